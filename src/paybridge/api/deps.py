@@ -1,0 +1,149 @@
+"""Request plumbing shared by the routers: container, caller auth, headers, JSON bodies."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Request
+from pydantic import BaseModel, ValidationError
+
+from paybridge.api.errors import request_id_of, validation_error
+from paybridge.container import Container
+from paybridge.domain.cards import find_card_numbers
+from paybridge.errors import (
+    AuthenticationFailed,
+    ErrorDetail,
+    InvalidRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,255}$")
+
+
+def get_container(request: Request) -> Container:
+    container = request.app.state.container
+    assert isinstance(container, Container)
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def require_api_key(
+    container: ContainerDep,
+    x_api_key: Annotated[
+        str | None, Header(description="One of the keys in PAYBRIDGE_API_KEYS.")
+    ] = None,
+) -> None:
+    """Constant-time check against every configured key (several at once, for rotation)."""
+    presented = (x_api_key or "").encode()
+    matched = False
+    for key in container.settings.api_keys:
+        matched |= hmac.compare_digest(presented, key.get_secret_value().encode())
+    if not x_api_key or not matched:
+        raise AuthenticationFailed("Missing or invalid X-API-Key.", code="unauthorized")
+
+
+def idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="8–255 printable characters, unique per intended operation "
+            "(e.g. a UUID stored on the Salesforce record before the callout).",
+        ),
+    ] = None,
+) -> str:
+    if idempotency_key is None:
+        raise InvalidRequest(
+            "The Idempotency-Key header is required.", code="idempotency_key_missing"
+        )
+    if not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise InvalidRequest(
+            "Idempotency-Key must be 8–255 printable ASCII characters without spaces.",
+            code="idempotency_key_invalid",
+        )
+    return idempotency_key
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """Read at most `limit` bytes; a larger body is refused before it is buffered whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Body exceeds {limit} bytes.", code="payload_too_large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Body exceeds {limit} bytes.", code="payload_too_large")
+    return bytes(body)
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError("duplicate key in JSON object")
+    return dict(pairs)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """JSON with numbers as Decimal (money never passes through a float)."""
+    try:
+        data = json.loads(raw, parse_float=Decimal, object_pairs_hook=_reject_duplicate_keys)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            "The body is not valid JSON.",
+            code="malformed_json",
+            details=[ErrorDetail(field="body", code="malformed_json", message=str(exc)[:200])],
+        ) from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "The body must be a JSON object.",
+            code="validation_failed",
+            details=[ErrorDetail(field="body", code="invalid_type", message="expected an object")],
+        )
+    return data
+
+
+def refuse_card_data(data: object) -> None:
+    """Anything PAN-like anywhere → 422; the field names it, the value is never echoed."""
+    paths = list(find_card_numbers(data))
+    if paths:
+        raise ValidationFailed(
+            "Card numbers must never be sent to paybridge: tokenize with Checkout.com.",
+            code="card_data_rejected",
+            details=[
+                ErrorDetail(
+                    field=path, code="card_data_rejected", message="looks like a card number"
+                )
+                for path in paths
+            ],
+        )
+
+
+async def json_body(request: Request, model: type[M], *, limit: int) -> tuple[M, dict[str, Any]]:
+    """Parse, guard and validate a JSON body; returns the model and the raw (Decimal) dict."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType(
+            "Content-Type must be application/json.", code="unsupported_media_type"
+        )
+    raw = await read_limited_body(request, limit)
+    data = parse_json_object(raw)
+    refuse_card_data(data)
+    try:
+        return model.model_validate(data), data
+    except ValidationError as exc:
+        raise validation_error(list(exc.errors())) from exc  # type: ignore[arg-type]
+
+
+def correlation_id(request: Request) -> str | None:
+    return request_id_of(request)

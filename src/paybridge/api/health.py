@@ -1,0 +1,44 @@
+"""Liveness, readiness (database reachable, migrations at head) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from paybridge.api.deps import ContainerDep
+from paybridge.persistence.migrations import database_revision, head_revision
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: database reachable and migrations current")
+async def readyz(container: ContainerDep) -> JSONResponse:
+    try:
+        current = await database_revision(container.engine)
+    except Exception as exc:
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable", "error": type(exc).__name__},
+            status_code=503,
+        )
+    head = head_revision()
+    ready = current == head
+    return JSONResponse(
+        {
+            "status": "ok" if ready else "unavailable",
+            "database": "ok",
+            "revision": current,
+            "head": head,
+        },
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(container: ContainerDep) -> Response:
+    return Response(container.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,4 @@
+"""Pure domain rules: money, status lattice, card guard, markets.
+
+Imports nothing of paybridge.
+"""

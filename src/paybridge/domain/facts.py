@@ -1,0 +1,27 @@
+"""Facts about a payment, whatever told us (our API call, a webhook, a reconciliation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from paybridge.domain.status import ActionStatus, ActionType
+
+
+@dataclass(frozen=True, slots=True)
+class ActionFact:
+    """One observation of one action. `action_key` is Checkout.com's `act_…` id, or an id
+    derived from the event for facts that carry none (an expiry, a cancellation)."""
+
+    action_key: str
+    type: ActionType
+    status: ActionStatus
+    amount_minor: int | None = None
+    final: bool | None = None
+    response_code: str | None = None
+    response_summary: str | None = None
+    reference: str | None = None
+    requested_at: datetime | None = None
+    processed_at: datetime | None = None
+    source: str = "api"
+    idempotency_key_id: str | None = None

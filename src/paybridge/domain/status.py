@@ -1,0 +1,211 @@
+"""Payment and action vocabularies, and the fold that derives a payment's state from its ledger.
+
+A payment's status and amounts are a pure function of the *set* of actions known for it
+(keyed by Checkout.com action id), so duplicated or reordered webhooks converge to the same
+state. Actions only move forward (Requested → Pending → Succeeded | Declined); a settled
+action never changes, and a terminal payment status is final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "Pending"
+    AUTHORIZED = "Authorized"
+    CARD_VERIFIED = "Card Verified"
+    PARTIALLY_CAPTURED = "Partially Captured"
+    CAPTURED = "Captured"
+    PARTIALLY_REFUNDED = "Partially Refunded"
+    REFUNDED = "Refunded"
+    VOIDED = "Voided"
+    DECLINED = "Declined"
+    EXPIRED = "Expired"
+    CANCELED = "Canceled"
+    FAILED = "Failed"
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        PaymentStatus.VOIDED,
+        PaymentStatus.REFUNDED,
+        PaymentStatus.DECLINED,
+        PaymentStatus.EXPIRED,
+        PaymentStatus.CANCELED,
+    }
+)
+
+
+class ActionType(StrEnum):
+    AUTHORIZATION = "authorization"
+    CARD_VERIFICATION = "card_verification"
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+    RETURN = "return"
+    EXPIRY = "expiry"
+    CANCELLATION = "cancellation"
+
+
+class ActionStatus(StrEnum):
+    REQUESTED = "Requested"
+    PENDING = "Pending"
+    SUCCEEDED = "Succeeded"
+    DECLINED = "Declined"
+
+
+_ACTION_RANK = {
+    ActionStatus.REQUESTED: 0,
+    ActionStatus.PENDING: 1,
+    ActionStatus.SUCCEEDED: 2,
+    ActionStatus.DECLINED: 2,
+}
+
+
+def advance_action_status(current: ActionStatus, incoming: ActionStatus) -> ActionStatus:
+    """Forward-only merge of two observations of one action; the first settlement wins."""
+    if _ACTION_RANK[incoming] > _ACTION_RANK[current]:
+        return incoming
+    return current
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One action as the fold sees it."""
+
+    type: ActionType
+    status: ActionStatus
+    amount_minor: int | None
+    final: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentState:
+    status: PaymentStatus
+    authorized_minor: int
+    captured_minor: int
+    refunded_minor: int
+    pending_capture_minor: int
+    pending_refund_minor: int
+    capture_closed: bool
+
+    @property
+    def available_to_capture(self) -> int:
+        if self.status not in {PaymentStatus.AUTHORIZED, PaymentStatus.PARTIALLY_CAPTURED}:
+            return 0
+        if self.capture_closed:
+            return 0
+        return max(self.authorized_minor - self.captured_minor - self.pending_capture_minor, 0)
+
+    @property
+    def available_to_refund(self) -> int:
+        if self.status in {PaymentStatus.VOIDED, PaymentStatus.DECLINED}:
+            return 0
+        return max(self.captured_minor - self.refunded_minor - self.pending_refund_minor, 0)
+
+    @property
+    def available_to_void(self) -> int:
+        if self.status is not PaymentStatus.AUTHORIZED:
+            return 0
+        return self.authorized_minor - self.pending_capture_minor
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+def _sum(entries: Iterable[LedgerEntry], kind: ActionType, statuses: set[ActionStatus]) -> int:
+    return sum(e.amount_minor or 0 for e in entries if e.type is kind and e.status in statuses)
+
+
+_OPEN = {ActionStatus.REQUESTED, ActionStatus.PENDING}
+
+
+def fold(entries: Iterable[LedgerEntry], *, amount_minor: int) -> PaymentState:
+    """Derive status and amounts from the ledger; independent of the order of `entries`.
+
+    `amount_minor` is the amount the payment was created for: the authorized amount when the
+    authorization action carries none (a capture seen before its approval implies one).
+    """
+    ledger = list(entries)
+
+    def has(kind: ActionType, status: ActionStatus) -> bool:
+        return any(e.type is kind and e.status is status for e in ledger)
+
+    captured = _sum(ledger, ActionType.CAPTURE, {ActionStatus.SUCCEEDED})
+    refunded = _sum(ledger, ActionType.REFUND, {ActionStatus.SUCCEEDED})
+    returned = _sum(ledger, ActionType.RETURN, {ActionStatus.SUCCEEDED})
+    auth_amounts = [
+        e.amount_minor
+        for e in ledger
+        if e.type is ActionType.AUTHORIZATION and e.amount_minor is not None
+    ]
+    approved = (
+        has(ActionType.AUTHORIZATION, ActionStatus.SUCCEEDED)
+        or captured > 0
+        or has(ActionType.VOID, ActionStatus.SUCCEEDED)
+    )
+    authorized = (max(auth_amounts) if auth_amounts else amount_minor) if approved else 0
+    final_capture = any(
+        e.type is ActionType.CAPTURE and e.status is ActionStatus.SUCCEEDED and e.final
+        for e in ledger
+    )
+
+    status = _status(
+        ledger,
+        approved=approved,
+        authorized=authorized,
+        captured=captured,
+        refunded=refunded + returned,
+        final_capture=final_capture,
+    )
+    return PaymentState(
+        status=status,
+        authorized_minor=authorized,
+        captured_minor=captured,
+        refunded_minor=refunded + returned,
+        pending_capture_minor=_sum(ledger, ActionType.CAPTURE, _OPEN),
+        pending_refund_minor=_sum(ledger, ActionType.REFUND, _OPEN),
+        capture_closed=final_capture or captured >= authorized > 0,
+    )
+
+
+def _status(
+    ledger: list[LedgerEntry],
+    *,
+    approved: bool,
+    authorized: int,
+    captured: int,
+    refunded: int,
+    final_capture: bool,
+) -> PaymentStatus:
+    def has(kind: ActionType, status: ActionStatus) -> bool:
+        return any(e.type is kind and e.status is status for e in ledger)
+
+    if has(ActionType.VOID, ActionStatus.SUCCEEDED) and captured == 0:
+        return PaymentStatus.VOIDED
+    if captured > 0:
+        capture_closed = final_capture or captured >= authorized
+        if refunded >= captured and capture_closed:
+            return PaymentStatus.REFUNDED
+        if refunded > 0:
+            return PaymentStatus.PARTIALLY_REFUNDED
+        if capture_closed:
+            return PaymentStatus.CAPTURED
+        return PaymentStatus.PARTIALLY_CAPTURED
+    if has(ActionType.AUTHORIZATION, ActionStatus.DECLINED):
+        return PaymentStatus.DECLINED
+    if has(ActionType.CARD_VERIFICATION, ActionStatus.DECLINED):
+        return PaymentStatus.DECLINED
+    if has(ActionType.CANCELLATION, ActionStatus.SUCCEEDED):
+        return PaymentStatus.CANCELED
+    if has(ActionType.EXPIRY, ActionStatus.SUCCEEDED):
+        return PaymentStatus.EXPIRED
+    if approved:
+        return PaymentStatus.AUTHORIZED
+    if has(ActionType.CARD_VERIFICATION, ActionStatus.SUCCEEDED):
+        return PaymentStatus.CARD_VERIFIED
+    return PaymentStatus.PENDING

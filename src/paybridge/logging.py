@@ -1,0 +1,98 @@
+"""structlog JSON logging: correlation id on every line, redaction as a safety net.
+
+Code never passes secrets or personal data to a log call; the redaction processor exists
+for the day someone forgets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+from paybridge.domain.cards import looks_like_card_number
+
+SENSITIVE_KEYS = frozenset(
+    {
+        "authorization",
+        "x-api-key",
+        "api_key",
+        "api_keys",
+        "secret",
+        "secret_key",
+        "client_secret",
+        "password",
+        "token",
+        "access_token",
+        "cko-signature",
+        "signature",
+        "email",
+        "phone",
+        "name",
+        "first_name",
+        "last_name",
+        "firstname",
+        "lastname",
+        "address_line1",
+        "address_line2",
+        "billingstreet",
+        "cvv",
+        "number",
+    }
+)
+_SECRET_SHAPES = re.compile(r"\b(sk|pk)_(sbox_|test_)?[A-Za-z0-9-]{8,}\b")
+_EMAIL = re.compile(r"[^\s@\"']+@[^\s@\"']+\.[A-Za-z]{2,}")
+REDACTED = "[redacted]"
+
+
+def redact_value(value: Any) -> Any:
+    """Mask secrets, e-mail addresses and card numbers inside any nested value."""
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if str(k).lower() in SENSITIVE_KEYS else redact_value(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
+    if isinstance(value, str):
+        if looks_like_card_number(value):
+            return REDACTED
+        return _EMAIL.sub(REDACTED, _SECRET_SHAPES.sub(REDACTED, value))
+    return value
+
+
+def redaction_processor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in list(event_dict):
+        if key == "event":
+            continue
+        if key.lower() in SENSITIVE_KEYS:
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = redact_value(event_dict[key])
+    return event_dict
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Idempotent: JSON lines on stdout, contextvars (correlation id) merged into each."""
+    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redaction_processor,
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(sort_keys=True),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,1 @@
+"""Pure translations between paybridge state, Checkout.com wire models and Salesforce records."""

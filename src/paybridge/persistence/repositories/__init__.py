@@ -1,0 +1,1 @@
+"""Repositories: queries over one connection; they never commit."""

@@ -1,0 +1,78 @@
+"""The webhook inbox: every verified delivery, raw, deduplicated on (source, event id)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from paybridge.persistence.dialect import upsertable_insert
+from paybridge.persistence.tables import inbound_events
+
+
+class InboundEventRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def insert_if_absent(self, values: dict[str, Any]) -> bool:
+        """Store a delivery; False for a duplicate (the unique key decides, not a lookup)."""
+        stmt = (
+            upsertable_insert(self._conn, inbound_events)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["source", "event_id"])
+            .returning(inbound_events.c.id)
+        )
+        return (await self._conn.execute(stmt)).first() is not None
+
+    async def get(self, row_id: str) -> RowMapping | None:
+        stmt = select(inbound_events).where(inbound_events.c.id == row_id)
+        return (await self._conn.execute(stmt)).mappings().first()
+
+    async def get_by_event_id(
+        self, event_id: str, *, source: str = "checkout"
+    ) -> RowMapping | None:
+        stmt = select(inbound_events).where(
+            inbound_events.c.source == source, inbound_events.c.event_id == event_id
+        )
+        return (await self._conn.execute(stmt)).mappings().first()
+
+    async def list_by_subject(self, subject_id: str) -> Sequence[RowMapping]:
+        stmt = (
+            select(inbound_events)
+            .where(inbound_events.c.subject_id == subject_id)
+            .order_by(inbound_events.c.received_at)
+        )
+        return (await self._conn.execute(stmt)).mappings().all()
+
+    async def list_by_status(self, status: str, *, limit: int = 100) -> Sequence[RowMapping]:
+        stmt = (
+            select(inbound_events)
+            .where(inbound_events.c.status == status)
+            .order_by(inbound_events.c.received_at)
+            .limit(limit)
+        )
+        return (await self._conn.execute(stmt)).mappings().all()
+
+    async def mark(
+        self, row_id: str, *, status: str, at: datetime, error: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"status": status, "error": error}
+        if status in {"handled", "ignored"}:
+            values["handled_at"] = at
+        await self._conn.execute(
+            update(inbound_events)
+            .where(inbound_events.c.id == row_id)
+            .values(**values, attempts=inbound_events.c.attempts + 1)
+        )
+
+    async def prune(self, *, received_before: datetime) -> int:
+        """Delete old events that were dealt with; unhandled ones are never pruned."""
+        stmt = delete(inbound_events).where(
+            inbound_events.c.received_at < received_before,
+            inbound_events.c.handled_at.is_not(None),
+        )
+        result = await self._conn.execute(stmt)
+        return int(result.rowcount)

@@ -1,0 +1,105 @@
+"""Payments and their action ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from paybridge.persistence.dialect import upsertable_insert
+from paybridge.persistence.tables import payment_actions, payments
+
+
+class PaymentRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def insert_if_absent(self, values: dict[str, Any]) -> bool:
+        """Insert a payment unless its Checkout.com id is known; True when inserted."""
+        stmt = (
+            upsertable_insert(self._conn, payments)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["checkout_payment_id"])
+            .returning(payments.c.id)
+        )
+        return (await self._conn.execute(stmt)).first() is not None
+
+    async def get(self, payment_id: str) -> RowMapping | None:
+        row = await self._conn.execute(select(payments).where(payments.c.id == payment_id))
+        return row.mappings().first()
+
+    async def get_by_checkout_id(
+        self, checkout_payment_id: str, *, for_update: bool = False
+    ) -> RowMapping | None:
+        """The payment row; `for_update` serializes everything done to one payment."""
+        stmt = select(payments).where(payments.c.checkout_payment_id == checkout_payment_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self._conn.execute(stmt)).mappings().first()
+
+    async def list_by_order(self, order_id: str) -> Sequence[RowMapping]:
+        stmt = (
+            select(payments)
+            .where(payments.c.order_id == order_id)
+            .order_by(payments.c.created_at, payments.c.id)
+        )
+        return (await self._conn.execute(stmt)).mappings().all()
+
+    async def update(self, payment_id: str, values: dict[str, Any]) -> None:
+        await self._conn.execute(
+            update(payments).where(payments.c.id == payment_id).values(**values)
+        )
+
+    async def bump_version(self, payment_id: str, values: dict[str, Any]) -> int:
+        """Apply `values` and increment the version Salesforce sync compares against."""
+        stmt = (
+            update(payments)
+            .where(payments.c.id == payment_id)
+            .values(**values, version=payments.c.version + 1)
+            .returning(payments.c.version)
+        )
+        return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def mark_synced(
+        self, payment_id: str, *, version: int, at: datetime, error: str | None
+    ) -> None:
+        values: dict[str, Any] = {"last_sync_error": error}
+        if error is None:
+            values |= {"synced_version": version, "last_synced_at": at}
+        await self._conn.execute(
+            update(payments).where(payments.c.id == payment_id).values(**values)
+        )
+
+    # --- the ledger ---------------------------------------------------------------------
+
+    async def insert_action_if_absent(self, values: dict[str, Any]) -> bool:
+        """Add an action unless its Checkout.com action id is known; True when inserted."""
+        stmt = (
+            upsertable_insert(self._conn, payment_actions)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["checkout_action_id"])
+            .returning(payment_actions.c.id)
+        )
+        return (await self._conn.execute(stmt)).first() is not None
+
+    async def get_action(self, checkout_action_id: str) -> RowMapping | None:
+        stmt = select(payment_actions).where(
+            payment_actions.c.checkout_action_id == checkout_action_id
+        )
+        return (await self._conn.execute(stmt)).mappings().first()
+
+    async def update_action(self, action_row_id: str, values: dict[str, Any]) -> None:
+        await self._conn.execute(
+            update(payment_actions).where(payment_actions.c.id == action_row_id).values(**values)
+        )
+
+    async def list_actions(self, payment_id: str) -> Sequence[RowMapping]:
+        stmt = (
+            select(payment_actions)
+            .where(payment_actions.c.payment_id == payment_id)
+            .order_by(payment_actions.c.created_at, payment_actions.c.id)
+        )
+        return (await self._conn.execute(stmt)).mappings().all()

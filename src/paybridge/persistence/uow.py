@@ -1,0 +1,72 @@
+"""Unit of work: one connection, one transaction, rolled back unless `commit()` ran.
+
+Repositories never commit; the use case that opened the unit of work decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from paybridge.persistence.repositories.disputes import DisputeRepository
+from paybridge.persistence.repositories.events import InboundEventRepository
+from paybridge.persistence.repositories.idempotency import IdempotencyRepository
+from paybridge.persistence.repositories.logs import IntegrationLogRepository
+from paybridge.persistence.repositories.outbox import OutboxRepository
+from paybridge.persistence.repositories.payments import PaymentRepository
+
+
+class UnitOfWork:
+    """Async context manager giving repositories that share one transaction."""
+
+    payments: PaymentRepository
+    idempotency: IdempotencyRepository
+    events: InboundEventRepository
+    outbox: OutboxRepository
+    logs: IntegrationLogRepository
+    disputes: DisputeRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._tx: AsyncTransaction | None = None
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._engine.connect()
+        self._tx = await self._conn.begin()
+        conn = self._conn
+        self.payments = PaymentRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
+        self.events = InboundEventRepository(conn)
+        self.outbox = OutboxRepository(conn)
+        self.logs = IntegrationLogRepository(conn)
+        self.disputes = DisputeRepository(conn)
+        return self
+
+    async def commit(self) -> None:
+        assert self._tx is not None
+        await self._tx.commit()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        assert self._tx is not None
+        try:
+            if self._tx.is_active:
+                await self._tx.rollback()
+        finally:
+            await self._conn.close()
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+def unit_of_work_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
+    return lambda: UnitOfWork(engine)

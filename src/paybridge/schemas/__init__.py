@@ -1,0 +1,1 @@
+"""Our public contract (pydantic models); the source of `openapi/`."""

@@ -1,0 +1,82 @@
+"""Audit trail of Checkout.com calls: the client reports each attempt; the use case that made
+the call turns them into integration log rows with its own ids (payment, correlation)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+from paybridge.adapters.checkout.client import CheckoutCallRecord
+from paybridge.domain.ids import new_id
+from paybridge.metrics import Metrics
+
+# The list of the call currently being made by this task; None outside `collecting()`.
+_collected: ContextVar[list[CheckoutCallRecord] | None] = ContextVar(
+    "paybridge_checkout_calls", default=None
+)
+
+
+class CheckoutCallRecorder:
+    """The `on_call` hook of the Checkout.com client: metrics always, audit when collecting."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    async def __call__(self, record: CheckoutCallRecord) -> None:
+        outcome = record.error_code or "ok"
+        self._metrics.checkout_calls.labels(record.operation, outcome).inc()
+        self._metrics.checkout_latency.labels(record.operation).observe(record.duration_ms / 1000)
+        collected = _collected.get()
+        if collected is not None:
+            collected.append(record)
+
+
+@contextmanager
+def collecting() -> Iterator[list[CheckoutCallRecord]]:
+    records: list[CheckoutCallRecord] = []
+    token = _collected.set(records)
+    try:
+        yield records
+    finally:
+        _collected.reset(token)
+
+
+def log_row(
+    records: list[CheckoutCallRecord],
+    *,
+    operation: str,
+    now: datetime,
+    correlation_id: str | None,
+    payment_id: str | None = None,
+    checkout_payment_id: str | None = None,
+    action_id: str | None = None,
+    error_code: str | None = None,
+    message: str | None = None,
+    summary: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One integration log row for one logical call (all its attempts)."""
+    last = records[-1] if records else None
+    failed = error_code is not None or (last is not None and last.error_code is not None)
+    return {
+        "id": new_id(),
+        "payment_id": payment_id,
+        "checkout_payment_id": checkout_payment_id,
+        "level": "ERROR" if failed else "INFO",
+        "operation": operation,
+        "direction": "Outbound",
+        "http_status": last.http_status if last else None,
+        "duration_ms": round(sum(r.duration_ms for r in records)) if records else None,
+        "correlation_id": correlation_id,
+        "cko_request_id": last.request_id if last else None,
+        "cko_event_id": None,
+        "cko_action_id": action_id,
+        "error_code": error_code or (last.error_code if last else None),
+        "message": message,
+        "summary": {"attempts": len(records), **(summary or {})},
+        "occurred_at": now,
+        "sync_status": "pending",
+        "synced_at": None,
+    }

@@ -1,0 +1,159 @@
+"""Idempotency of our own API: claim a key, replay a finished one, refuse a busy one.
+
+A record is claimed in its own short transaction before Checkout.com is called, and
+finished in the transaction that records the result, so a crash in between leaves an
+unfinished, unlocked-after-timeout record that the caller's retry resumes with the same
+derived `Cko-Idempotency-Key` — Checkout.com then replays instead of charging twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from paybridge.domain.clock import Clock
+from paybridge.domain.ids import checkout_idempotency_key, new_id
+from paybridge.errors import Conflict, ValidationFailed
+from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """This request now owns the key; `checkout_key` goes to Checkout.com on every attempt."""
+
+    record_id: str
+    operation: str
+    resumed: bool
+
+    @property
+    def checkout_key(self) -> str:
+        return checkout_idempotency_key(self.record_id, self.operation)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """A finished request: replay exactly this."""
+
+    status_code: int
+    body: dict[str, Any]
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def fingerprint(operation: str, body: Any) -> str:
+    """Stable hash of what was asked: same key + different body is detected by this.
+
+    Decimals are normalized, so `50`, `50.0` and `"50.00"` are the same amount.
+    """
+    canonical = json.dumps(
+        {"operation": operation, "body": _canonical(body)}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class IdempotencyService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        *,
+        clock: Clock,
+        lock_timeout: timedelta,
+        retention: timedelta,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._lock_timeout = lock_timeout
+        self._retention = retention
+
+    async def begin(
+        self,
+        *,
+        key: str,
+        operation: str,
+        request_fingerprint: str,
+        payload: dict[str, Any] | None = None,
+    ) -> Claim | StoredResponse:
+        """Phase 1: own the key, or learn that it was answered (replay) or is busy (409)."""
+        now = self._clock()
+        async with self._uow() as uow:
+            record_id = new_id()
+            claimed = await uow.idempotency.insert_if_absent(
+                {
+                    "id": record_id,
+                    "key": key,
+                    "operation": operation,
+                    "fingerprint": request_fingerprint,
+                    "request_payload": payload,
+                    "recovery_point": "started",
+                    "locked_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                    "expires_at": now + self._retention,
+                }
+            )
+            if claimed:
+                await uow.commit()
+                return Claim(record_id=record_id, operation=operation, resumed=False)
+            row = await uow.idempotency.get_by_key(key)
+            if row is None:  # deleted by retention between the two statements
+                raise Conflict(
+                    "Idempotency key is being recycled; retry.", code="idempotency_key_in_flight"
+                )
+            if row["operation"] != operation or row["fingerprint"] != request_fingerprint:
+                raise ValidationFailed(
+                    "This Idempotency-Key was used with a different request.",
+                    code="idempotency_key_reused",
+                )
+            if row["response_status"] is not None:
+                return StoredResponse(int(row["response_status"]), dict(row["response_body"]))
+            took_over = await uow.idempotency.take_over_lock(
+                row["id"], stale_before=now - self._lock_timeout, now=now
+            )
+            if not took_over:
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed.",
+                    code="idempotency_key_in_flight",
+                )
+            await uow.commit()
+            return Claim(record_id=str(row["id"]), operation=operation, resumed=True)
+
+    async def release(self, claim: Claim) -> None:
+        """Give the key back unfinished (upstream unavailable): the caller's retry resumes it."""
+        async with self._uow() as uow:
+            await uow.idempotency.release(claim.record_id, now=self._clock())
+            await uow.commit()
+
+    async def finish(
+        self,
+        uow: UnitOfWork,
+        claim: Claim,
+        response: StoredResponse,
+        *,
+        payment_id: str | None = None,
+    ) -> None:
+        """Phase 3, inside the caller's transaction: the stored answer commits with the effect."""
+        await uow.idempotency.finish(
+            claim.record_id,
+            status=response.status_code,
+            body=response.body,
+            payment_id=payment_id,
+            now=self._clock(),
+        )
+
+    async def finish_alone(self, claim: Claim, response: StoredResponse) -> None:
+        """Store a final refusal (e.g. Checkout.com's 422) that has no other effect."""
+        async with self._uow() as uow:
+            await self.finish(uow, claim, response)
+            await uow.commit()

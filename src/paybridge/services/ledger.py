@@ -1,0 +1,154 @@
+"""Apply facts to a payment's ledger and re-derive its state — always under the row lock.
+
+Used by payment creation, lifecycle actions and webhook processing alike, so every path
+converges on the same fold and the same Salesforce sync task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import RowMapping
+
+from paybridge.domain.facts import ActionFact
+from paybridge.domain.ids import new_id
+from paybridge.domain.status import (
+    TERMINAL_STATUSES,
+    ActionStatus,
+    ActionType,
+    LedgerEntry,
+    PaymentState,
+    PaymentStatus,
+    advance_action_status,
+    fold,
+)
+from paybridge.persistence.uow import UnitOfWork
+
+SYNC_PAYMENT_TASK = "salesforce.sync_payment"
+_log = structlog.get_logger(__name__)
+
+# One authorization (or verification) per payment: its facts merge into one row even when
+# the first one we saw (a 202 pending) had no action id yet.
+_SINGLETON_TYPES = frozenset({ActionType.AUTHORIZATION, ActionType.CARD_VERIFICATION})
+
+
+def entries_of(actions: Sequence[RowMapping]) -> list[LedgerEntry]:
+    return [
+        LedgerEntry(
+            type=ActionType(row["type"]),
+            status=ActionStatus(row["status"]),
+            amount_minor=row["amount_minor"],
+            final=row["final"],
+        )
+        for row in actions
+    ]
+
+
+def state_of(payment: RowMapping, actions: Sequence[RowMapping]) -> PaymentState:
+    return fold(entries_of(actions), amount_minor=int(payment["amount_minor"]))
+
+
+async def _merge_fact(
+    uow: UnitOfWork,
+    payment: RowMapping,
+    fact: ActionFact,
+    actions: Sequence[RowMapping],
+    now: datetime,
+) -> bool:
+    """Insert or advance one action row; True when anything changed."""
+    existing = await uow.payments.get_action(fact.action_key)
+    if existing is None and fact.type in _SINGLETON_TYPES:
+        existing = next((a for a in actions if a["type"] == fact.type.value), None)
+    if existing is None:
+        return await uow.payments.insert_action_if_absent(
+            {
+                "id": new_id(),
+                "payment_id": payment["id"],
+                "checkout_action_id": fact.action_key,
+                "type": fact.type.value,
+                "amount_minor": fact.amount_minor,
+                "status": fact.status.value,
+                "final": fact.final,
+                "response_code": fact.response_code,
+                "response_summary": fact.response_summary,
+                "reference": fact.reference,
+                "source": fact.source,
+                "idempotency_key_id": fact.idempotency_key_id,
+                "requested_at": fact.requested_at,
+                "processed_at": fact.processed_at,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    current = ActionStatus(existing["status"])
+    merged = advance_action_status(current, fact.status)
+    changes: dict[str, Any] = {}
+    if merged is not current:
+        changes |= {
+            "status": merged.value,
+            "response_code": fact.response_code or existing["response_code"],
+            "response_summary": fact.response_summary or existing["response_summary"],
+            "processed_at": fact.processed_at or existing["processed_at"],
+        }
+    if existing["checkout_action_id"] != fact.action_key and fact.action_key.startswith("act_"):
+        changes["checkout_action_id"] = fact.action_key  # a placeholder learns its real id
+    for column in ("amount_minor", "final", "reference", "requested_at"):
+        if existing[column] is None and getattr(fact, column) is not None:
+            changes[column] = getattr(fact, column)
+    if not changes:
+        return False
+    await uow.payments.update_action(existing["id"], {**changes, "updated_at": now})
+    return True
+
+
+async def apply_facts(
+    uow: UnitOfWork,
+    payment: RowMapping,
+    facts: Sequence[ActionFact],
+    *,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> PaymentState:
+    """Merge `facts`, re-fold, and when anything changed bump the version and enqueue the
+    Salesforce sync. `payment` must have been read `for_update` in this transaction."""
+    changed = bool(extra)
+    for fact in facts:
+        actions = await uow.payments.list_actions(payment["id"])
+        changed |= await _merge_fact(uow, payment, fact, actions, now)
+    actions = await uow.payments.list_actions(payment["id"])
+    state = state_of(payment, actions)
+    stored = PaymentStatus(payment["status"])
+    if stored in TERMINAL_STATUSES and state.status is not stored:
+        # A fact that contradicts a final state (a late or impossible event) is kept in the
+        # ledger for the record, but the status does not move.
+        _log.warning(
+            "payment.status.regression_refused",
+            checkout_payment_id=payment["checkout_payment_id"],
+            stored=stored.value,
+            derived=state.status.value,
+        )
+        state = replace(state, status=stored)
+    if changed or state.status.value != payment["status"]:
+        await uow.payments.bump_version(
+            payment["id"],
+            {
+                "status": state.status.value,
+                "authorized_minor": state.authorized_minor,
+                "captured_minor": state.captured_minor,
+                "refunded_minor": state.refunded_minor,
+                "updated_at": now,
+                **(extra or {}),
+            },
+        )
+        await enqueue_sync(uow, payment["id"], now=now)
+    return state
+
+
+async def enqueue_sync(uow: UnitOfWork, payment_id: str, *, now: datetime) -> None:
+    await uow.outbox.enqueue(
+        SYNC_PAYMENT_TASK, {"payment_id": payment_id}, now=now, dedupe_key=f"sync:{payment_id}"
+    )

@@ -1,0 +1,102 @@
+"""Assemble the public view of a payment from its rows (used by every route that returns one)."""
+
+from __future__ import annotations
+
+from sqlalchemy import RowMapping
+
+from paybridge.domain.money import format_major
+from paybridge.domain.status import ActionStatus, ActionType, PaymentStatus
+from paybridge.errors import NotFound
+from paybridge.persistence.uow import UnitOfWork
+from paybridge.schemas.payments import (
+    ActionRead,
+    AmountsRead,
+    DisputeSummaryRead,
+    PaymentRead,
+    SalesforceSyncRead,
+)
+from paybridge.services.ledger import state_of
+
+
+def _major(amount_minor: int | None, currency: str) -> str | None:
+    return None if amount_minor is None else format_major(amount_minor, currency)
+
+
+def build_payment_read(
+    payment: RowMapping, actions: list[RowMapping], disputes: list[RowMapping]
+) -> PaymentRead:
+    currency = str(payment["currency"])
+    state = state_of(payment, actions)
+
+    def major(amount: int) -> str:
+        return format_major(amount, currency)
+
+    return PaymentRead(
+        payment_id=payment["checkout_payment_id"],
+        status=PaymentStatus(payment["status"]),
+        approved=payment["approved"],
+        amount=major(int(payment["amount_minor"])),
+        amount_minor=int(payment["amount_minor"]),
+        currency=currency,
+        reference=payment["reference"],
+        response_code=payment["response_code"],
+        response_summary=payment["response_summary"],
+        redirect_url=payment["redirect_url"],
+        order_id=payment["order_id"],
+        market=payment["market"],
+        payment_method=payment["payment_method"],
+        disputed=bool(payment["disputed"]),
+        amounts=AmountsRead(
+            authorized=major(int(payment["authorized_minor"])),
+            captured=major(int(payment["captured_minor"])),
+            refunded=major(int(payment["refunded_minor"])),
+            available_to_capture=major(state.available_to_capture),
+            available_to_refund=major(state.available_to_refund),
+            available_to_void=major(state.available_to_void),
+        ),
+        actions=[
+            ActionRead(
+                action_id=row["checkout_action_id"],
+                type=ActionType(row["type"]),
+                amount=_major(row["amount_minor"], currency),
+                status=ActionStatus(row["status"]),
+                response_code=row["response_code"],
+                response_summary=row["response_summary"],
+                reference=row["reference"],
+                requested_at=row["requested_at"],
+                processed_at=row["processed_at"],
+            )
+            for row in actions
+        ],
+        disputes=[
+            DisputeSummaryRead(
+                dispute_id=row["id"],
+                status=row["status"],
+                category=row["category"],
+                amount=_major(row["amount_minor"], row["currency"] or currency),
+                evidence_required_by=row["evidence_required_by"],
+            )
+            for row in disputes
+        ],
+        salesforce=SalesforceSyncRead(
+            version=int(payment["version"]),
+            synced_version=int(payment["synced_version"]),
+            last_synced_at=payment["last_synced_at"],
+            last_error=payment["last_sync_error"],
+        ),
+        created_at=payment["created_at"],
+        updated_at=payment["updated_at"],
+    )
+
+
+async def load_payment_read(uow: UnitOfWork, checkout_payment_id: str) -> PaymentRead:
+    payment = await uow.payments.get_by_checkout_id(checkout_payment_id)
+    if payment is None:
+        raise NotFound(f"No payment {checkout_payment_id}.", code="payment_not_found")
+    return await read_of(uow, payment)
+
+
+async def read_of(uow: UnitOfWork, payment: RowMapping) -> PaymentRead:
+    actions = list(await uow.payments.list_actions(payment["id"]))
+    disputes = list(await uow.disputes.list_for_payment(payment["id"]))
+    return build_payment_read(payment, actions, disputes)

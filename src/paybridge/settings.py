@@ -1,0 +1,136 @@
+"""Configuration from `PAYBRIDGE_*` environment variables (nested groups split by `__`).
+
+Every value has an embedded default so `paybridge serve` runs with no configuration at all;
+production refuses placeholder secrets.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    """Accept `a,b,c` from the environment as well as a real list."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+class SalesforceProfile(StrEnum):
+    CUSTOM = "custom"
+    COMMERCE = "commerce"
+
+
+class DatabaseSettings(BaseModel):
+    pool_size: int = Field(default=10, ge=1)
+    pool_timeout_s: float = Field(default=5.0, gt=0)
+
+
+class CheckoutSettings(BaseModel):
+    base_url: str = "https://api.sandbox.checkout.com"
+    secret_key: SecretStr = SecretStr("")
+    processing_channel_id: str | None = None
+    webhook_signature_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    webhook_authorization: SecretStr | None = None
+    connect_timeout_s: float = Field(default=3.0, gt=0)
+    read_timeout_s: float = Field(default=7.0, gt=0)
+    retry_budget_s: float = Field(
+        default=8.0, gt=0, description="Total time the synchronous path may spend retrying."
+    )
+    max_attempts: int = Field(default=3, ge=1)
+
+    _split_keys = field_validator("webhook_signature_keys", mode="before")(_split_csv)
+
+
+class SalesforceSettings(BaseModel):
+    instance_url: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    private_key_file: Path | None = None
+    api_version: str = "66.0"
+    profile: SalesforceProfile = SalesforceProfile.CUSTOM
+    mapping_file: Path | None = None
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class WorkerSettings(BaseModel):
+    embedded: bool = True
+    poll_interval_s: float = Field(default=0.5, gt=0)
+    batch_size: int = Field(default=50, ge=1)
+    lease_s: float = Field(
+        default=60.0, gt=0, description="A claimed task is re-claimable after this."
+    )
+    max_attempts: int = Field(
+        default=12, ge=1, description="Attempts before a task is dead-lettered."
+    )
+    backoff_base_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=600.0, gt=0)
+
+
+class IdempotencySettings(BaseModel):
+    retention_days: int = Field(default=7, ge=1)
+    lock_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """The whole configuration; `create_app` and the CLI are its only readers."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PAYBRIDGE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./paybridge.db"
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    markets_file: Path | None = None
+    field_map_file: Path | None = None
+    log_level: str = "INFO"
+    max_body_bytes: int = 256 * 1024
+    max_webhook_body_bytes: int = 1024 * 1024
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)
+    salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
+
+    _split_api_keys = field_validator("api_keys", mode="before")(_split_csv)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Self:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        problems: list[str] = []
+        secret = self.checkout.secret_key.get_secret_value()
+        if not secret.startswith("sk_") or "change" in secret.lower():
+            problems.append("PAYBRIDGE_CHECKOUT__SECRET_KEY must be a real sk_… key")
+        if not self.api_keys:
+            problems.append("PAYBRIDGE_API_KEYS must name at least one key")
+        if any(len(key.get_secret_value()) < 24 for key in self.api_keys):
+            problems.append("PAYBRIDGE_API_KEYS entries must be at least 24 characters")
+        if not self.checkout.webhook_signature_keys:
+            problems.append("PAYBRIDGE_CHECKOUT__WEBHOOK_SIGNATURE_KEYS must be set")
+        if self.is_sqlite:
+            problems.append("PAYBRIDGE_DATABASE_URL must be PostgreSQL in production")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
