@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from paybridge import __version__
 from paybridge.adapters.checkout.client import CheckoutClient
 from paybridge.adapters.http import RetryPolicy, build_http_client
-from paybridge.api import health, payments
+from paybridge.api import actions, health, payments
 from paybridge.api.errors import install_error_handlers
 from paybridge.api.middleware import RequestContextMiddleware
 from paybridge.api.openapi import install_openapi
@@ -24,7 +24,9 @@ from paybridge.mapping.field_map import load_field_map
 from paybridge.metrics import Metrics
 from paybridge.persistence.engine import create_engine
 from paybridge.persistence.uow import unit_of_work_factory
+from paybridge.schemas.actions import CaptureCreate, RefundCreate, VoidCreate
 from paybridge.schemas.payments import PaymentCreate
+from paybridge.services.actions import ActionService
 from paybridge.services.audit import CheckoutCallRecorder
 from paybridge.services.idempotency import IdempotencyService
 from paybridge.services.payments import PaymentDefaults, PaymentService
@@ -32,7 +34,7 @@ from paybridge.settings import Settings
 
 _log = structlog.get_logger(__name__)
 
-BODY_MODELS = (PaymentCreate,)
+BODY_MODELS = (PaymentCreate, CaptureCreate, VoidCreate, RefundCreate)
 
 
 def build_container(
@@ -89,6 +91,7 @@ def build_container(
             field_map=field_map,
             defaults=PaymentDefaults(processing_channel_id=cko.processing_channel_id),
         ),
+        actions=ActionService(uow=uow, checkout=checkout, idempotency=idempotency, clock=clock),
     )
 
 
@@ -124,4 +127,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(RequestContextMiddleware, metrics=built.metrics)
     app.include_router(health.router)
     app.include_router(payments.router)
+    app.include_router(actions.router)
     return app

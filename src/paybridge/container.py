@@ -12,6 +12,7 @@ from paybridge.domain.clock import Clock
 from paybridge.mapping.field_map import FieldMap
 from paybridge.metrics import Metrics
 from paybridge.persistence.uow import UnitOfWorkFactory
+from paybridge.services.actions import ActionService
 from paybridge.services.idempotency import IdempotencyService
 from paybridge.services.payments import PaymentService
 from paybridge.settings import Settings
@@ -29,3 +30,4 @@ class Container:
     checkout: CheckoutClient
     idempotency: IdempotencyService
     payments: PaymentService
+    actions: ActionService

@@ -25,3 +25,9 @@ class ActionFact:
     processed_at: datetime | None = None
     source: str = "api"
     idempotency_key_id: str | None = None
+
+
+def is_placeholder_action_key(action_key: str) -> bool:
+    """A key paybridge made up while Checkout.com's action id is not known yet
+    (`requested:…` holds, `pay_…:authorization`); such actions are not mirrored anywhere."""
+    return ":" in action_key

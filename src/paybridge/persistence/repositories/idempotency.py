@@ -48,6 +48,14 @@ class IdempotencyRepository:
         result = await self._conn.execute(stmt)
         return bool(result.rowcount == 1)
 
+    async def set_payload(self, record_id: str, payload: dict[str, Any]) -> None:
+        """What to resend to Checkout.com if this request has to be finished later."""
+        await self._conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.id == record_id)
+            .values(request_payload=payload)
+        )
+
     async def release(self, record_id: str, *, now: datetime) -> None:
         await self._conn.execute(
             update(idempotency_keys)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, exists, func, or_, select, update
+from sqlalchemy import RowMapping, and_, exists, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -45,7 +45,7 @@ class OutboxRepository:
         )
         if dedupe_key is not None:
             stmt = stmt.on_conflict_do_nothing(
-                index_elements=["dedupe_key"], index_where=outbox.c.status == PENDING
+                index_elements=["dedupe_key"], index_where=text("status = 'pending'")
             )
         result = await self._conn.execute(stmt.returning(outbox.c.id))
         return result.first() is not None

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.persistence.dialect import upsertable_insert
@@ -94,6 +94,11 @@ class PaymentRepository:
     async def update_action(self, action_row_id: str, values: dict[str, Any]) -> None:
         await self._conn.execute(
             update(payment_actions).where(payment_actions.c.id == action_row_id).values(**values)
+        )
+
+    async def delete_action(self, action_row_id: str) -> None:
+        await self._conn.execute(
+            delete(payment_actions).where(payment_actions.c.id == action_row_id)
         )
 
     async def list_actions(self, payment_id: str) -> Sequence[RowMapping]:

@@ -1,0 +1,115 @@
+"""`/v1/payments/{payment_id}/captures|voids|refunds`: lifecycle actions from Salesforce."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from paybridge.api.deps import (
+    ContainerDep,
+    correlation_id,
+    idempotency_key,
+    json_body,
+    require_api_key,
+)
+from paybridge.api.openapi import json_request_body
+from paybridge.api.responses import MUTATING_ERRORS
+from paybridge.schemas.actions import ActionAccepted, CaptureCreate, RefundCreate, VoidCreate
+from paybridge.services.actions import ActionKind
+
+router = APIRouter(
+    prefix="/v1/payments/{payment_id}", tags=["lifecycle"], dependencies=[Depends(require_api_key)]
+)
+
+_ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Accepted by Checkout.com; the outcome arrives by webhook."}
+}
+
+
+async def _act(
+    request: Request,
+    container: ContainerDep,
+    payment_id: str,
+    *,
+    key: str,
+    kind: ActionKind,
+    model: type[CaptureCreate | VoidCreate | RefundCreate],
+) -> JSONResponse:
+    limit = container.settings.max_body_bytes
+    if request.headers.get("content-length") in (None, "0") and not request.headers.get(
+        "content-type"
+    ):
+        body: BaseModel = model()
+        raw: dict[str, object] = {}
+    else:
+        body, raw = await json_body(request, model, limit=limit)
+    assert isinstance(body, CaptureCreate | VoidCreate | RefundCreate)
+    result = await container.actions.request(
+        payment_id,
+        kind,
+        body,
+        raw_body=raw,
+        idempotency_key=key,
+        correlation_id=correlation_id(request),
+    )
+    return JSONResponse(result.body, status_code=result.status_code)
+
+
+@router.post(
+    "/captures",
+    summary="Capture all or part of an authorization",
+    status_code=202,
+    response_model=ActionAccepted,
+    responses={**_ACCEPTED, **MUTATING_ERRORS},
+    openapi_extra=json_request_body(CaptureCreate),
+)
+async def capture(
+    request: Request,
+    container: ContainerDep,
+    payment_id: str,
+    key: Annotated[str, Depends(idempotency_key)],
+) -> JSONResponse:
+    return await _act(
+        request, container, payment_id, key=key, kind=ActionKind.CAPTURE, model=CaptureCreate
+    )
+
+
+@router.post(
+    "/voids",
+    summary="Void an authorization (nothing captured yet)",
+    status_code=202,
+    response_model=ActionAccepted,
+    responses={**_ACCEPTED, **MUTATING_ERRORS},
+    openapi_extra=json_request_body(VoidCreate),
+)
+async def void(
+    request: Request,
+    container: ContainerDep,
+    payment_id: str,
+    key: Annotated[str, Depends(idempotency_key)],
+) -> JSONResponse:
+    return await _act(
+        request, container, payment_id, key=key, kind=ActionKind.VOID, model=VoidCreate
+    )
+
+
+@router.post(
+    "/refunds",
+    summary="Refund all or part of the captured amount",
+    status_code=202,
+    response_model=ActionAccepted,
+    responses={**_ACCEPTED, **MUTATING_ERRORS},
+    openapi_extra=json_request_body(RefundCreate),
+)
+async def refund(
+    request: Request,
+    container: ContainerDep,
+    payment_id: str,
+    key: Annotated[str, Depends(idempotency_key)],
+) -> JSONResponse:
+    return await _act(
+        request, container, payment_id, key=key, kind=ActionKind.REFUND, model=RefundCreate
+    )

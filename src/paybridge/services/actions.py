@@ -1,0 +1,368 @@
+"""Capture, void and refund a payment from Salesforce, exactly once per key.
+
+Phases: (1) claim the Idempotency-Key; (2) under the payment's row lock, check the rules
+against the ledger and *reserve* the amount as a Requested action — so two racing partial
+refunds cannot together exceed what was captured; (3) call Checkout.com with the derived
+Cko-Idempotency-Key, no transaction open; (4) record its action id, the audit log and the
+stored response. A refusal by Checkout.com settles the reservation as Declined; an unknown
+outcome keeps it, and the caller's retry (same key) resumes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import structlog
+from sqlalchemy import RowMapping
+
+from paybridge.adapters.checkout.client import CheckoutCallRecord
+from paybridge.adapters.checkout.errors import CheckoutError
+from paybridge.adapters.checkout.models import CaptureRequest, RefundRequest, VoidRequest
+from paybridge.domain.clock import Clock
+from paybridge.domain.facts import ActionFact
+from paybridge.domain.money import MoneyError, format_major, to_minor
+from paybridge.domain.status import ActionStatus, ActionType, PaymentState, PaymentStatus
+from paybridge.errors import Conflict, ErrorDetail, NotFound, ValidationFailed, to_envelope
+from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
+from paybridge.schemas.actions import ActionAccepted, CaptureCreate, RefundCreate, VoidCreate
+from paybridge.services.audit import collecting, log_row
+from paybridge.services.idempotency import Claim, IdempotencyService, StoredResponse, fingerprint
+from paybridge.services.ledger import apply_facts, state_of
+from paybridge.services.ports import CheckoutPayments
+from paybridge.services.views import read_of
+
+_log = structlog.get_logger(__name__)
+
+
+class ActionKind(StrEnum):
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+
+
+ActionBody = CaptureCreate | VoidCreate | RefundCreate
+WireAction = CaptureRequest | VoidRequest | RefundRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    payment_row_id: str
+    checkout_payment_id: str
+    action_key: str
+    amount_minor: int | None
+    currency: str
+
+
+def reservation_key(claim: Claim) -> str:
+    return f"requested:{claim.record_id}"
+
+
+def _requested_minor(body: ActionBody, currency: str) -> int | None:
+    amount = getattr(body, "amount", None)
+    if amount is None:
+        return None
+    try:
+        return to_minor(amount, currency)
+    except MoneyError as exc:
+        raise ValidationFailed(
+            exc.message,
+            code="validation_failed",
+            details=[ErrorDetail(field="amount", code=exc.code, message=exc.message)],
+        ) from exc
+
+
+def _invalid_state(kind: ActionKind, status: PaymentStatus) -> Conflict:
+    verb = {
+        ActionKind.CAPTURE: "captured",
+        ActionKind.VOID: "voided",
+        ActionKind.REFUND: "refunded",
+    }
+    return Conflict(
+        f"A {status.value} payment cannot be {verb[kind]}.",
+        code="invalid_state",
+        extra={"status": status.value},
+    )
+
+
+def check_rules(
+    kind: ActionKind, state: PaymentState, requested_minor: int | None, currency: str
+) -> int:
+    """The amount to act on, or the precise refusal (pure: the ledger decides)."""
+    if kind is ActionKind.CAPTURE:
+        available = state.available_to_capture
+        if available == 0:
+            raise _invalid_state(kind, state.status)
+        amount = available if requested_minor is None else requested_minor
+        if amount > available:
+            raise ValidationFailed(
+                f"At most {format_major(available, currency)} {currency} can still be captured.",
+                code="amount_exceeds_capturable",
+                details=[ErrorDetail("amount", "amount_exceeds_capturable", "above capturable")],
+            )
+        return amount
+    if kind is ActionKind.VOID:
+        if state.available_to_void == 0 or state.pending_capture_minor > 0:
+            raise _invalid_state(kind, state.status)
+        return state.authorized_minor
+    if state.captured_minor == 0 or state.status in {PaymentStatus.VOIDED, PaymentStatus.DECLINED}:
+        raise _invalid_state(kind, state.status)
+    available = state.available_to_refund
+    amount = available if requested_minor is None else requested_minor
+    if amount > available or available == 0:
+        raise ValidationFailed(
+            f"At most {format_major(available, currency)} {currency} can still be refunded.",
+            code="amount_exceeds_refundable",
+            details=[ErrorDetail("amount", "amount_exceeds_refundable", "above refundable")],
+        )
+    return amount
+
+
+def to_wire(kind: ActionKind, body: ActionBody, amount_minor: int | None) -> WireAction:
+    metadata: dict[str, str | int | float | bool] = dict(body.metadata or {})
+    if isinstance(body, CaptureCreate):
+        return CaptureRequest(
+            amount=amount_minor,
+            capture_type="Final" if body.final else "NonFinal",
+            reference=body.reference,
+            metadata=metadata or None,
+        )
+    if isinstance(body, RefundCreate):
+        if body.reason:
+            metadata["reason"] = body.reason
+        return RefundRequest(
+            amount=amount_minor, reference=body.reference, metadata=metadata or None
+        )
+    return VoidRequest(reference=body.reference, metadata=metadata or None)
+
+
+class ActionService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        checkout: CheckoutPayments,
+        idempotency: IdempotencyService,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._checkout = checkout
+        self._idempotency = idempotency
+        self._clock = clock
+
+    async def request(
+        self,
+        checkout_payment_id: str,
+        kind: ActionKind,
+        body: ActionBody,
+        *,
+        raw_body: dict[str, Any],
+        idempotency_key: str,
+        correlation_id: str | None,
+    ) -> StoredResponse:
+        operation = f"payments.{kind.value}"
+        async with self._uow() as uow:  # 404 before a key is spent on an unknown payment
+            if await uow.payments.get_by_checkout_id(checkout_payment_id) is None:
+                raise NotFound(f"No payment {checkout_payment_id}.", code="payment_not_found")
+        claim = await self._idempotency.begin(
+            key=idempotency_key,
+            operation=operation,
+            request_fingerprint=fingerprint(
+                operation, {"payment": checkout_payment_id, **raw_body}
+            ),
+        )
+        if isinstance(claim, StoredResponse):
+            return claim
+        try:
+            reservation, wire = await self._reserve(checkout_payment_id, kind, body, claim)
+        except (Conflict, ValidationFailed) as refusal:
+            await self._idempotency.finish_alone(
+                claim, StoredResponse(refusal.http_status, to_envelope(refusal, correlation_id))
+            )
+            raise
+        with collecting() as calls:
+            try:
+                accepted = await self._call(kind, reservation.checkout_payment_id, wire, claim)
+            except CheckoutError as error:
+                await self._settle_failure(claim, reservation, error, calls, correlation_id)
+                raise
+        return await self._record(
+            claim, kind, reservation, accepted.action_id, calls=calls, correlation_id=correlation_id
+        )
+
+    async def _reserve(
+        self, checkout_payment_id: str, kind: ActionKind, body: ActionBody, claim: Claim
+    ) -> tuple[Reservation, WireAction]:
+        """Check the rules and hold the amount under the row lock (phase 2)."""
+        now = self._clock()
+        async with self._uow() as uow:
+            payment = await uow.payments.get_by_checkout_id(checkout_payment_id, for_update=True)
+            if payment is None:
+                raise NotFound(f"No payment {checkout_payment_id}.", code="payment_not_found")
+            currency = str(payment["currency"])
+            key = reservation_key(claim)
+            held = await uow.payments.get_action(key)
+            if held is not None:  # a resumed request: the amount is already reserved
+                amount = held["amount_minor"]
+            else:
+                state = state_of(payment, await uow.payments.list_actions(payment["id"]))
+                amount = check_rules(kind, state, _requested_minor(body, currency), currency)
+                await apply_facts(
+                    uow,
+                    payment,
+                    [
+                        ActionFact(
+                            action_key=key,
+                            type=ActionType(kind.value),
+                            status=ActionStatus.REQUESTED,
+                            amount_minor=amount,
+                            final=body.final if isinstance(body, CaptureCreate) else None,
+                            reference=body.reference,
+                            requested_at=now,
+                            source="api",
+                            idempotency_key_id=claim.record_id,
+                        )
+                    ],
+                    now=now,
+                )
+            wire_amount = amount if getattr(body, "amount", None) is not None else None
+            wire = to_wire(kind, body, wire_amount)
+            await uow.idempotency.set_payload(
+                claim.record_id,
+                {"kind": kind.value, "payment_id": checkout_payment_id, "wire": wire.to_wire()},
+            )
+            await uow.commit()
+        return Reservation(payment["id"], checkout_payment_id, key, amount, currency), wire
+
+    async def _call(self, kind: ActionKind, payment_id: str, wire: WireAction, claim: Claim) -> Any:
+        key = claim.checkout_key
+        if isinstance(wire, CaptureRequest):
+            return await self._checkout.capture(payment_id, wire, idempotency_key=key)
+        if isinstance(wire, RefundRequest):
+            return await self._checkout.refund(payment_id, wire, idempotency_key=key)
+        return await self._checkout.void(payment_id, wire, idempotency_key=key)
+
+    async def _settle_failure(
+        self,
+        claim: Claim,
+        reservation: Reservation,
+        error: CheckoutError,
+        calls: Sequence[CheckoutCallRecord],
+        correlation_id: str | None,
+    ) -> None:
+        now = self._clock()
+        final = (
+            error.upstream_status is not None
+            and 400 <= error.upstream_status < 500
+            and (error.upstream_status not in {401, 408, 409, 429})
+        )
+        async with self._uow() as uow:
+            payment = await self._locked(uow, reservation)
+            await uow.logs.add(
+                log_row(
+                    list(calls),
+                    operation=f"payments.{claim.operation.split('.')[-1]}",
+                    now=now,
+                    correlation_id=correlation_id,
+                    payment_id=reservation.payment_row_id,
+                    checkout_payment_id=reservation.checkout_payment_id,
+                    error_code=error.code,
+                    message=error.message,
+                )
+            )
+            if final:
+                # Checkout.com refused: settle the hold as Declined, replay the refusal.
+                held = await uow.payments.get_action(reservation.action_key)
+                assert held is not None
+                await apply_facts(
+                    uow,
+                    payment,
+                    [
+                        ActionFact(
+                            action_key=reservation.action_key,
+                            type=ActionType(held["type"]),
+                            status=ActionStatus.DECLINED,
+                            response_summary=error.message[:255],
+                            processed_at=now,
+                            source="api",
+                        )
+                    ],
+                    now=now,
+                )
+                await self._idempotency.finish(
+                    uow,
+                    claim,
+                    StoredResponse(error.http_status, to_envelope(error, correlation_id)),
+                )
+            else:
+                await uow.idempotency.release(claim.record_id, now=now)
+            await uow.commit()
+
+    async def _record(
+        self,
+        claim: Claim,
+        kind: ActionKind,
+        reservation: Reservation,
+        action_id: str,
+        *,
+        calls: Sequence[CheckoutCallRecord],
+        correlation_id: str | None,
+    ) -> StoredResponse:
+        now = self._clock()
+        async with self._uow() as uow:
+            payment = await self._locked(uow, reservation)
+            held = await uow.payments.get_action(reservation.action_key)
+            known = await uow.payments.get_action(action_id)
+            if held is not None and known is None:
+                # The reservation learns Checkout.com's action id (a webhook may confirm it later).
+                await uow.payments.update_action(
+                    held["id"], {"checkout_action_id": action_id, "updated_at": now}
+                )
+            elif held is not None and known is not None:
+                # The webhook was faster and created the action: the hold is now a duplicate.
+                await uow.payments.delete_action(held["id"])
+            await apply_facts(uow, payment, [], now=now, extra={"updated_at": now})
+            await uow.logs.add(
+                log_row(
+                    list(calls),
+                    operation=f"payments.{kind.value}",
+                    now=now,
+                    correlation_id=correlation_id,
+                    payment_id=reservation.payment_row_id,
+                    checkout_payment_id=reservation.checkout_payment_id,
+                    action_id=action_id,
+                )
+            )
+            fresh = await uow.payments.get(reservation.payment_row_id)
+            assert fresh is not None
+            accepted = ActionAccepted(
+                action_id=action_id,
+                type=ActionType(kind.value),
+                amount=None
+                if reservation.amount_minor is None
+                else format_major(reservation.amount_minor, reservation.currency),
+                status=ActionStatus.REQUESTED,
+                payment=await read_of(uow, fresh),
+            )
+            stored = StoredResponse(202, accepted.model_dump(mode="json"))
+            await self._idempotency.finish(
+                uow, claim, stored, payment_id=reservation.payment_row_id
+            )
+            await uow.commit()
+        _log.info(
+            "checkout.action.requested",
+            kind=kind.value,
+            checkout_payment_id=reservation.checkout_payment_id,
+            action_id=action_id,
+        )
+        return stored
+
+    @staticmethod
+    async def _locked(uow: UnitOfWork, reservation: Reservation) -> RowMapping:
+        payment = await uow.payments.get_by_checkout_id(
+            reservation.checkout_payment_id, for_update=True
+        )
+        assert payment is not None
+        return payment
