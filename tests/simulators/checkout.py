@@ -47,9 +47,11 @@ class SimPayment:
 
 @dataclass
 class CheckoutSimulator:
-    """Knobs: `fail_next` answers N requests with `fail_status`; `requests` records bodies."""
+    """Knobs: `fail_next` answers N requests with `fail_status`; `requests` records bodies
+    and headers; `accepted_keys` adds secret keys (other entities' accounts) to `secret_key`."""
 
     secret_key: str = "sk_sbox_simulator"
+    accepted_keys: set[str] = field(default_factory=set)
     payments: dict[str, SimPayment] = field(default_factory=dict)
     idempotent: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
@@ -78,7 +80,8 @@ class CheckoutSimulator:
     async def _guard(self, request: Request) -> tuple[Response | None, Any, str | None]:
         body = await request.json() if await request.body() else None
         self.requests.append((request.method, request.url.path, dict(request.headers), body))
-        if request.headers.get("authorization") != f"Bearer {self.secret_key}":
+        keys = {self.secret_key, *self.accepted_keys}
+        if request.headers.get("authorization") not in {f"Bearer {key}" for key in keys}:
             return Response(status_code=401), body, None
         if self.fail_next > 0:
             self.fail_next -= 1
@@ -112,9 +115,11 @@ class CheckoutSimulator:
         pid = cko_id("pay")
         declined = amount % 100 == 5
         three_ds = bool((body.get("3ds") or {}).get("enabled"))
-        redirect = three_ds or source["type"] not in {"token", "id"}
+        # SEPA Direct Debit is pending too, but collects by mandate: there is nowhere to go.
+        pending = three_ds or source["type"] not in {"token", "id"}
+        redirect = pending and source["type"] != "sepa"
         capture = bool(body.get("capture", True))
-        if redirect:
+        if pending:
             status_text = "Pending"
         elif declined:
             status_text = "Declined"
@@ -126,7 +131,7 @@ class CheckoutSimulator:
             currency=body["currency"],
             reference=body.get("reference"),
             status=status_text,
-            approved=not declined and not redirect,
+            approved=not declined and not pending,
             capture=capture,
             metadata=dict(body.get("metadata") or {}),
             source_type=source["type"],
@@ -138,8 +143,9 @@ class CheckoutSimulator:
         links: dict[str, Any] = {
             "self": {"href": f"https://api.sandbox.checkout.com/payments/{pid}"}
         }
-        if redirect:
-            links["redirect"] = {"href": f"https://sandbox.checkout.com/redirect/{pid}"}
+        if pending:
+            if redirect:
+                links["redirect"] = {"href": f"https://sandbox.checkout.com/redirect/{pid}"}
             return self._remember(
                 key,
                 202,

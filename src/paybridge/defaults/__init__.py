@@ -1,0 +1,1 @@
+"""Shipped default data files (Salesforce field mapping), read through importlib.resources."""

@@ -1,0 +1,415 @@
+"""The Salesforce records of a payment, its logs and its disputes, as pure functions of state.
+
+Every record is a full-state upsert keyed by an external ID (or, for Order, the record Id), so
+writing the output twice, late or out of order gives the same Salesforce data. Amounts are
+major-unit Decimals (sent as JSON numbers); datetimes are ISO 8601 UTC strings ending in `Z`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from paybridge.domain.money import to_major
+from paybridge.domain.status import ActionStatus, ActionType
+from paybridge.mapping.salesforce_fields import (
+    FieldMapping,
+    FieldType,
+    KeyKind,
+    ProfileMapping,
+    RecordMapping,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentSnapshot:
+    """A payment's current state as the fold computed it (amounts in minor units)."""
+
+    id: str
+    checkout_payment_id: str
+    currency: str
+    amount_minor: int
+    status: str
+    created_at: datetime
+    version: int = 1
+    order_id: str | None = None
+    account_id: str | None = None
+    reference: str | None = None
+    authorized_minor: int = 0
+    captured_minor: int = 0
+    refunded_minor: int = 0
+    payment_method: str | None = None
+    card_last4: str | None = None
+    response_code: str | None = None
+    response_summary: str | None = None
+    market: str | None = None
+    disputed: bool = False
+    last_event_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionSnapshot:
+    """One Checkout.com action of a payment (the authorization included)."""
+
+    checkout_action_id: str
+    type: str
+    status: str
+    amount_minor: int | None = None
+    response_code: str | None = None
+    reference: str | None = None
+    requested_at: datetime | None = None
+    processed_at: datetime | None = None
+    final: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogSnapshot:
+    """One integration log entry to mirror into Salesforce."""
+
+    id: str
+    level: str
+    operation: str
+    direction: str
+    occurred_at: datetime
+    http_status: int | None = None
+    duration_ms: int | None = None
+    correlation_id: str | None = None
+    cko_request_id: str | None = None
+    cko_event_id: str | None = None
+    cko_action_id: str | None = None
+    error_code: str | None = None
+    message: str | None = None
+    checkout_payment_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeSnapshot:
+    """A Checkout.com dispute (`dsp_…`) and the payment it belongs to."""
+
+    id: str
+    status: str
+    checkout_payment_id: str | None = None
+    payment_action_id: str | None = None
+    payment_reference: str | None = None
+    category: str | None = None
+    reason_code: str | None = None
+    amount_minor: int | None = None
+    currency: str | None = None
+    evidence_required_by: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SalesforceRecord:
+    """One record to write: upsert by `key_field` = `key_value`, or update by record Id.
+
+    `fields` never contains the key field (Salesforce refuses it in an upsert body).
+    """
+
+    sobject: str
+    key_kind: KeyKind
+    key_field: str | None
+    key_value: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def payment_records(
+    profile: ProfileMapping, payment: PaymentSnapshot, actions: Iterable[ActionSnapshot]
+) -> list[SalesforceRecord]:
+    """Every record of one payment, parents first (so a composite request can resolve them)."""
+    ordered = sorted(actions, key=lambda action: action.checkout_action_id)
+    if profile.kind == "commerce":
+        records = _commerce_payment_records(profile, payment, ordered)
+    else:
+        records = [_custom_payment(profile, payment)]
+        records += [_custom_action(profile, payment, action) for action in ordered]
+    if payment.order_id:
+        records.append(_order(profile, payment, payment.order_id))
+    return records
+
+
+def log_records(profile: ProfileMapping, logs: Iterable[LogSnapshot]) -> list[SalesforceRecord]:
+    """One integration-log record per entry (CKO_Integration_Log__c or PaymentGatewayLog)."""
+    build = _commerce_log if profile.kind == "commerce" else _custom_log
+    return [build(profile, log) for log in logs]
+
+
+def dispute_records(
+    profile: ProfileMapping,
+    dispute: DisputeSnapshot,
+    payment: PaymentSnapshot | None,
+    *,
+    record_type_id: str | None = None,
+    owner_id: str | None = None,
+) -> list[SalesforceRecord]:
+    """The dispute's Case. Ids the mapping names by developer name are resolved by the caller.
+
+    The Case points at the payment's record only when `payment` is given; its records must
+    then be written first (same composite request, or earlier).
+    """
+    mapping = profile.record("dispute_case")
+    out = _Fields(mapping)
+    out.put("dispute_id", dispute.id)
+    if payment is not None:
+        out.put("payment", payment.checkout_payment_id)
+        out.put("account_id", payment.account_id)
+    out.put("subject", _dispute_subject(dispute))
+    out.put("case_status", profile.status_maps.get("dispute", {}).get(dispute.status))
+    out.put("origin", mapping.origin)
+    out.put("priority", mapping.priority)
+    out.put("dispute_status", dispute.status)
+    out.put("category", dispute.category)
+    out.put("reason_code", dispute.reason_code)
+    if dispute.amount_minor is not None and dispute.currency:
+        out.put("amount", to_major(dispute.amount_minor, dispute.currency))
+    out.put("currency", dispute.currency)
+    out.put("evidence_due_by", dispute.evidence_required_by)
+    out.put("payment_reference", dispute.payment_reference)
+    out.put("checkout_payment_id", dispute.checkout_payment_id)
+    record_type = record_type_id or _salesforce_id(mapping.record_type, prefix="012")
+    if record_type:
+        out.fields["RecordTypeId"] = record_type
+    owner = owner_id or _salesforce_id(mapping.owner_queue, prefix="00G")
+    if owner:
+        out.fields["OwnerId"] = owner
+    return [out.record(dispute.id)]
+
+
+def to_salesforce_datetime(value: datetime) -> str:
+    """`2026-01-31T09:15:00.000Z`; a naive datetime is taken to be UTC already."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- custom profile -------------------------------------------------------------------------
+
+
+def _custom_payment(profile: ProfileMapping, payment: PaymentSnapshot) -> SalesforceRecord:
+    out = _Fields(profile.record("payment"))
+    money = payment.currency
+    out.put("checkout_payment_id", payment.checkout_payment_id)
+    out.put("order_id", payment.order_id)
+    out.put("account_id", payment.account_id)
+    out.put("reference", payment.reference)
+    out.put("status", _mapped(profile, "payment", payment.status))
+    out.put("currency", money)
+    out.put("amount", to_major(payment.amount_minor, money))
+    out.put("authorized_amount", to_major(payment.authorized_minor, money))
+    out.put("captured_amount", to_major(payment.captured_minor, money))
+    out.put("refunded_amount", to_major(payment.refunded_minor, money))
+    out.put("payment_method", payment.payment_method)
+    out.put("card_last4", payment.card_last4)
+    out.put("response_code", payment.response_code)
+    out.put("response_summary", payment.response_summary)
+    out.put("market", payment.market)
+    out.put("disputed", payment.disputed)
+    out.put("last_event_at", payment.last_event_at)
+    out.put("version", payment.version)
+    return out.record(payment.checkout_payment_id)
+
+
+def _custom_action(
+    profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot
+) -> SalesforceRecord:
+    out = _Fields(profile.record("action"))
+    out.put("checkout_action_id", action.checkout_action_id)
+    out.put("payment", payment.checkout_payment_id)
+    out.put("type", _mapped(profile, "action_type", action.type))
+    out.put("status", _mapped(profile, "action", action.status))
+    out.put("amount", _major_or_none(action.amount_minor, payment.currency))
+    out.put("response_code", action.response_code)
+    out.put("reference", action.reference)
+    out.put("requested_at", action.requested_at)
+    out.put("processed_at", action.processed_at)
+    return out.record(action.checkout_action_id)
+
+
+def _custom_log(profile: ProfileMapping, log: LogSnapshot) -> SalesforceRecord:
+    out = _Fields(profile.record("log"))
+    out.put("id", log.id)
+    out.put("payment", log.checkout_payment_id)
+    out.put("level", _mapped(profile, "log_level", log.level.lower()))
+    out.put("operation", log.operation)
+    out.put("direction", _mapped(profile, "direction", log.direction.lower()))
+    out.put("http_status", log.http_status)
+    out.put("duration_ms", log.duration_ms)
+    out.put("correlation_id", log.correlation_id)
+    out.put("cko_request_id", log.cko_request_id)
+    out.put("cko_event_id", log.cko_event_id)
+    out.put("cko_action_id", log.cko_action_id)
+    out.put("error_code", log.error_code)
+    out.put("message", log.message)
+    out.put("occurred_at", log.occurred_at)
+    return out.record(log.id)
+
+
+# --- commerce profile -----------------------------------------------------------------------
+
+_AUTHORIZING = frozenset({ActionType.AUTHORIZATION, ActionType.CARD_VERIFICATION})
+# Action types that move money to the merchant: one Salesforce Payment each.
+_COLLECTING = frozenset({ActionType.CAPTURE, "sale", "paid"})
+
+
+def _commerce_payment_records(
+    profile: ProfileMapping, payment: PaymentSnapshot, actions: Sequence[ActionSnapshot]
+) -> list[SalesforceRecord]:
+    captures = [
+        action
+        for action in actions
+        if action.type in _COLLECTING and action.status == ActionStatus.SUCCEEDED
+    ]
+    # A payment collected without any authorization (an APM "paid") is a Sale.
+    is_sale = bool(captures) and not any(action.type in _AUTHORIZING for action in actions)
+    records: list[SalesforceRecord] = []
+    if not is_sale:
+        records.append(_authorization(profile, payment))
+    records += [_commerce_payment(profile, payment, action, is_sale=is_sale) for action in captures]
+    records += [
+        _refund(profile, payment, action) for action in actions if action.type == ActionType.REFUND
+    ]
+    return records
+
+
+def _authorization(profile: ProfileMapping, payment: PaymentSnapshot) -> SalesforceRecord:
+    out = _Fields(profile.record("authorization"))
+    authorized = payment.authorized_minor or payment.amount_minor
+    out.put("checkout_payment_id", payment.checkout_payment_id)
+    out.put("account_id", payment.account_id)
+    out.put("amount", to_major(authorized, payment.currency))
+    out.put("currency", payment.currency)
+    out.put("status", _mapped(profile, "authorization", payment.status))
+    out.put("gateway_ref_number", payment.checkout_payment_id)
+    out.put("response_code", payment.response_code)
+    out.put("response_summary", payment.response_summary)
+    out.put("date", payment.created_at)
+    return out.record(payment.checkout_payment_id)
+
+
+def _commerce_payment(
+    profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot, *, is_sale: bool
+) -> SalesforceRecord:
+    out = _Fields(profile.record("payment"))
+    _commerce_action_fields(out, profile, payment, action)
+    if not is_sale:
+        out.put("authorization", payment.checkout_payment_id)
+    out.put("type", _mapped(profile, "payment_type", "sale" if is_sale else "capture"))
+    return out.record(action.checkout_action_id)
+
+
+def _refund(
+    profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot
+) -> SalesforceRecord:
+    out = _Fields(profile.record("refund"))
+    _commerce_action_fields(out, profile, payment, action)
+    return out.record(action.checkout_action_id)
+
+
+def _commerce_action_fields(
+    out: _Fields, profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot
+) -> None:
+    out.put("checkout_action_id", action.checkout_action_id)
+    out.put("account_id", payment.account_id)
+    out.put("amount", _major_or_none(action.amount_minor, payment.currency))
+    out.put("currency", payment.currency)
+    out.put("status", _mapped(profile, "action", action.status))
+    out.put("gateway_ref_number", action.checkout_action_id)
+    out.put("response_code", action.response_code)
+    out.put("date", action.processed_at or action.requested_at)
+    out.put("checkout_payment_id", payment.checkout_payment_id)
+
+
+def _commerce_log(profile: ProfileMapping, log: LogSnapshot) -> SalesforceRecord:
+    out = _Fields(profile.record("log"))
+    failed = bool(log.error_code) or (log.http_status or 0) >= 400 or log.level.lower() == "error"
+    out.put("id", log.id)
+    outcome = "failed" if failed else "success"
+    out.put("interaction_status", _mapped(profile, "log_outcome", outcome))
+    out.put("is_notification", _mapped(profile, "direction", log.direction.lower()))
+    out.put("gateway_ref_number", log.cko_action_id or log.cko_request_id or log.cko_event_id)
+    out.put("http_status", None if log.http_status is None else str(log.http_status))
+    out.put("error_code", log.error_code)
+    out.put("message", log.message)
+    out.put("occurred_at", log.occurred_at)
+    out.put("checkout_payment_id", log.checkout_payment_id)
+    return out.record(log.id)
+
+
+# --- shared ---------------------------------------------------------------------------------
+
+
+def _order(profile: ProfileMapping, payment: PaymentSnapshot, order_id: str) -> SalesforceRecord:
+    out = _Fields(profile.record("order"))
+    out.put("checkout_payment_id", payment.checkout_payment_id)
+    out.put("status", _mapped(profile, "payment", payment.status))
+    out.put("captured_amount", to_major(payment.captured_minor, payment.currency))
+    out.put("refunded_amount", to_major(payment.refunded_minor, payment.currency))
+    return out.record(order_id)
+
+
+class _Fields:
+    """Collects the fields of one record, skipping logical fields the mapping leaves out."""
+
+    def __init__(self, mapping: RecordMapping) -> None:
+        self.mapping = mapping
+        self.fields: dict[str, Any] = dict(mapping.constants)
+
+    def put(self, logical: str, value: object) -> None:
+        mapped = self.mapping.fields.get(logical)
+        if mapped is None or mapped.name == self.mapping.key_field:
+            return
+        if mapped.via_external_id:
+            # A relationship by external ID cannot be cleared with null; leave it alone.
+            if value is not None:
+                self.fields[mapped.name] = {mapped.via_external_id: value}
+            return
+        self.fields[mapped.name] = _convert(mapped, value)
+
+    def record(self, key_value: str) -> SalesforceRecord:
+        return SalesforceRecord(
+            sobject=self.mapping.sobject,
+            key_kind=self.mapping.key_kind,
+            key_field=self.mapping.key_field,
+            key_value=key_value,
+            fields=self.fields,
+        )
+
+
+def _convert(mapped: FieldMapping, value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if mapped.type is FieldType.DATE:
+            return to_salesforce_datetime(value)[:10]
+        return to_salesforce_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str) and mapped.max_length is not None:
+        return value[: mapped.max_length]
+    return value
+
+
+def _mapped(profile: ProfileMapping, map_name: str, value: str) -> str:
+    """The Salesforce value for a paybridge value; unmapped values pass through unchanged."""
+    return profile.status_maps.get(map_name, {}).get(value, value)
+
+
+def _major_or_none(amount_minor: int | None, currency: str) -> Decimal | None:
+    return None if amount_minor is None else to_major(amount_minor, currency)
+
+
+def _dispute_subject(dispute: DisputeSnapshot) -> str:
+    subject = f"Payment dispute {dispute.id}"
+    if dispute.payment_reference:
+        subject += f" on {dispute.payment_reference}"
+    if dispute.category:
+        subject += f": {dispute.category}"
+    return subject
+
+
+def _salesforce_id(value: str | None, *, prefix: str) -> str | None:
+    """`value` when it is already an Id of the expected kind (key prefix), else None."""
+    if value and value.startswith(prefix) and len(value) in (15, 18):
+        return value
+    return None
