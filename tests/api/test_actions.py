@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from paybridge.adapters.http import RetryPolicy
+from paybridge.app import build_container, create_app
 from paybridge.container import Container
 from paybridge.domain.facts import ActionFact
 from paybridge.domain.status import ActionStatus, ActionType
 from paybridge.services.ledger import apply_facts
+from paybridge.worker.tasks import build_worker
 from tests.api.payloads import payment_body
 from tests.checkout_spec import validate_against_spec
+from tests.conftest import API_KEY, FixedClock, make_settings, truncate_all
 from tests.simulators.checkout import CheckoutSimulator, LosingResponses
 
 _counter = iter(range(1_000_000))
@@ -32,10 +37,16 @@ async def create(client: httpx.AsyncClient, **overrides: Any) -> str:
 
 
 async def act(
-    client: httpx.AsyncClient, payment_id: str, kind: str, body: dict[str, Any], key: str | None = None
+    client: httpx.AsyncClient,
+    payment_id: str,
+    kind: str,
+    body: dict[str, Any],
+    key: str | None = None,
 ) -> httpx.Response:
     return await client.post(
-        f"/v1/payments/{payment_id}/{kind}", json=body, headers={"Idempotency-Key": key or new_key()}
+        f"/v1/payments/{payment_id}/{kind}",
+        json=body,
+        headers={"Idempotency-Key": key or new_key()},
     )
 
 
@@ -290,3 +301,41 @@ async def test_missing_idempotency_key_is_400(client: httpx.AsyncClient) -> None
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "idempotency_key_missing"
+
+
+async def test_worker_finishes_an_action_whose_caller_never_retried(
+    pg_url: str, checkout_sim: CheckoutSimulator
+) -> None:
+    clock = FixedClock()
+    lossy = LosingResponses(checkout_sim.transport())
+    container = build_container(
+        make_settings(pg_url),
+        clock=clock,
+        checkout_transport=lossy,
+        checkout_retry=RetryPolicy.immediate(2),
+    )
+    await truncate_all(container.engine)
+    transport = httpx.ASGITransport(app=create_app(container=container))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://t", headers={"X-API-Key": API_KEY}
+    ) as client:
+        pid = await create(client)
+        lossy.lose_next = 2
+        lost = await act(client, pid, "captures", {"amount": 20}, key="capture-key-lost")
+        assert lost.status_code == 503
+
+        assert await build_worker(container).drain() == 0  # not before the lock lapses
+        clock.now += timedelta(seconds=36)
+        assert await build_worker(container).drain() == 1
+
+        payment = (await client.get(f"/v1/payments/{pid}")).json()
+        captures = [a for a in payment["actions"] if a["type"] == "capture"]
+        assert len(captures) == 1
+        assert captures[0]["action_id"].startswith("act_")
+        assert captures[0]["status"] == "Requested"
+        assert len(checkout_sim.payments[pid].actions) == 1  # replayed, not repeated
+        replay = await act(client, pid, "captures", {"amount": 20}, key="capture-key-lost")
+        assert replay.status_code == 202
+        assert replay.json()["action_id"] == captures[0]["action_id"]
+    await container.checkout_http.aclose()
+    await container.engine.dispose()

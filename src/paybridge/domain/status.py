@@ -148,19 +148,23 @@ def fold(entries: Iterable[LedgerEntry], *, amount_minor: int) -> PaymentState:
         or captured > 0
         or has(ActionType.VOID, ActionStatus.SUCCEEDED)
     )
-    authorized = (max(auth_amounts) if auth_amounts else amount_minor) if approved else 0
+    # The authorized amount may be unknown yet (a capture webhook overtook the approval of a
+    # payment created elsewhere): then only a final capture closes the authorization, so
+    # partial knowledge never yields a premature final status.
+    auth_amount = max(auth_amounts) if auth_amounts else (amount_minor or None)
+    authorized = max(auth_amount or 0, captured) if approved else 0
     final_capture = any(
         e.type is ActionType.CAPTURE and e.status is ActionStatus.SUCCEEDED and e.final
         for e in ledger
     )
+    capture_closed = final_capture or (auth_amount is not None and captured >= auth_amount)
 
     status = _status(
         ledger,
         approved=approved,
-        authorized=authorized,
         captured=captured,
         refunded=refunded + returned,
-        final_capture=final_capture,
+        capture_closed=capture_closed,
     )
     return PaymentState(
         status=status,
@@ -169,7 +173,7 @@ def fold(entries: Iterable[LedgerEntry], *, amount_minor: int) -> PaymentState:
         refunded_minor=refunded + returned,
         pending_capture_minor=_sum(ledger, ActionType.CAPTURE, _OPEN),
         pending_refund_minor=_sum(ledger, ActionType.REFUND, _OPEN),
-        capture_closed=final_capture or captured >= authorized > 0,
+        capture_closed=capture_closed,
     )
 
 
@@ -177,10 +181,9 @@ def _status(
     ledger: list[LedgerEntry],
     *,
     approved: bool,
-    authorized: int,
     captured: int,
     refunded: int,
-    final_capture: bool,
+    capture_closed: bool,
 ) -> PaymentStatus:
     def has(kind: ActionType, status: ActionStatus) -> bool:
         return any(e.type is kind and e.status is status for e in ledger)
@@ -188,7 +191,6 @@ def _status(
     if has(ActionType.VOID, ActionStatus.SUCCEEDED) and captured == 0:
         return PaymentStatus.VOIDED
     if captured > 0:
-        capture_closed = final_capture or captured >= authorized
         if refunded >= captured and capture_closed:
             return PaymentStatus.REFUNDED
         if refunded > 0:

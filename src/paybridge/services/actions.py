@@ -10,12 +10,14 @@ outcome keeps it, and the caller's retry (same key) resumes it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 import structlog
+from pydantic import SecretStr
 from sqlalchemy import RowMapping
 
 from paybridge.adapters.checkout.client import CheckoutCallRecord
@@ -29,9 +31,16 @@ from paybridge.errors import Conflict, ErrorDetail, NotFound, ValidationFailed, 
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.schemas.actions import ActionAccepted, CaptureCreate, RefundCreate, VoidCreate
 from paybridge.services.audit import collecting, log_row
-from paybridge.services.idempotency import Claim, IdempotencyService, StoredResponse, fingerprint
+from paybridge.services.idempotency import (
+    CHECKOUT_KEY_WINDOW,
+    Claim,
+    IdempotencyService,
+    StoredResponse,
+    fingerprint,
+)
 from paybridge.services.ledger import apply_facts, state_of
 from paybridge.services.ports import CheckoutPayments
+from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Retry, Task, one_by_one
 from paybridge.services.views import read_of
 
 _log = structlog.get_logger(__name__)
@@ -46,6 +55,13 @@ class ActionKind(StrEnum):
 ActionBody = CaptureCreate | VoidCreate | RefundCreate
 WireAction = CaptureRequest | VoidRequest | RefundRequest
 
+RECOVER_TASK = "payments.recover_action"
+_WIRE_MODELS: dict[ActionKind, type[WireAction]] = {
+    ActionKind.CAPTURE: CaptureRequest,
+    ActionKind.VOID: VoidRequest,
+    ActionKind.REFUND: RefundRequest,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
@@ -54,6 +70,7 @@ class Reservation:
     action_key: str
     amount_minor: int | None
     currency: str
+    market: str | None = None
 
 
 def reservation_key(claim: Claim) -> str:
@@ -146,11 +163,13 @@ class ActionService:
         checkout: CheckoutPayments,
         idempotency: IdempotencyService,
         clock: Clock,
+        market_secret_keys: Mapping[str, SecretStr] | None = None,
     ) -> None:
         self._uow = uow
         self._checkout = checkout
         self._idempotency = idempotency
         self._clock = clock
+        self._market_secret_keys = dict(market_secret_keys or {})
 
     async def request(
         self,
@@ -184,13 +203,66 @@ class ActionService:
             raise
         with collecting() as calls:
             try:
-                accepted = await self._call(kind, reservation.checkout_payment_id, wire, claim)
+                accepted = await self._call(kind, reservation, wire, claim)
             except CheckoutError as error:
                 await self._settle_failure(claim, reservation, error, calls, correlation_id)
                 raise
         return await self._record(
             claim, kind, reservation, accepted.action_id, calls=calls, correlation_id=correlation_id
         )
+
+    def task_handlers(self) -> dict[str, BatchHandler]:
+        return {RECOVER_TASK: one_by_one(self._recover_task)}
+
+    async def _recover_task(self, task: Task) -> Outcome:
+        return await self.recover(str(task.payload["idempotency_record_id"]))
+
+    async def recover(self, record_id: str) -> Outcome:
+        """Finish a request whose Checkout.com answer was lost and whose caller never retried.
+
+        Within Checkout.com's 24 h idempotency window the same key replays (or performs) the
+        action exactly once; past it, re-sending could act twice, so the task is dead-lettered
+        for reconciliation and the webhook of the action, if any, settles the ledger."""
+        claim = await self._idempotency.resume(record_id)
+        if isinstance(claim, StoredResponse):
+            return Done()
+        if claim is None:
+            return Retry("request still in flight")
+        async with self._uow() as uow:
+            record = await uow.idempotency.get(record_id)
+            held = await uow.payments.get_action(reservation_key(claim))
+        assert record is not None
+        payload = record["request_payload"]
+        if payload is None or held is None:
+            await self._idempotency.release(claim)
+            return Dead("nothing to recover: the request never reached Checkout.com")
+        if self._clock() - record["created_at"] > CHECKOUT_KEY_WINDOW:
+            await self._idempotency.release(claim)
+            return Dead("Checkout.com idempotency window passed; reconcile this action by hand")
+        kind = ActionKind(payload["kind"])
+        wire = _WIRE_MODELS[kind].model_validate(payload["wire"])
+        async with self._uow() as uow:
+            payment = await uow.payments.get(held["payment_id"])
+        assert payment is not None
+        reservation = Reservation(
+            payment_row_id=str(payment["id"]),
+            checkout_payment_id=str(payment["checkout_payment_id"]),
+            action_key=reservation_key(claim),
+            amount_minor=held["amount_minor"],
+            currency=str(payment["currency"]),
+            market=payment["market"],
+        )
+        with collecting() as calls:
+            try:
+                accepted = await self._call(kind, reservation, wire, claim)
+            except CheckoutError as error:
+                await self._settle_failure(claim, reservation, error, calls, None)
+                return Retry(error.message) if error.is_transient else Done()
+        await self._record(
+            claim, kind, reservation, accepted.action_id, calls=calls, correlation_id=None
+        )
+        _log.info("checkout.action.recovered", action_id=accepted.action_id, kind=kind.value)
+        return Done()
 
     async def _reserve(
         self, checkout_payment_id: str, kind: ActionKind, body: ActionBody, claim: Claim
@@ -234,15 +306,23 @@ class ActionService:
                 {"kind": kind.value, "payment_id": checkout_payment_id, "wire": wire.to_wire()},
             )
             await uow.commit()
-        return Reservation(payment["id"], checkout_payment_id, key, amount, currency), wire
+        return Reservation(
+            payment["id"], checkout_payment_id, key, amount, currency, payment["market"]
+        ), wire
 
-    async def _call(self, kind: ActionKind, payment_id: str, wire: WireAction, claim: Claim) -> Any:
+    async def _call(
+        self, kind: ActionKind, reservation: Reservation, wire: WireAction, claim: Claim
+    ) -> Any:
+        """The payment's market may have its own Checkout.com entity (secret key)."""
         key = claim.checkout_key
+        pid = reservation.checkout_payment_id
+        market_key = self._market_secret_keys.get(reservation.market or "")
+        secret = market_key.get_secret_value() if market_key is not None else None
         if isinstance(wire, CaptureRequest):
-            return await self._checkout.capture(payment_id, wire, idempotency_key=key)
+            return await self._checkout.capture(pid, wire, idempotency_key=key, secret_key=secret)
         if isinstance(wire, RefundRequest):
-            return await self._checkout.refund(payment_id, wire, idempotency_key=key)
-        return await self._checkout.void(payment_id, wire, idempotency_key=key)
+            return await self._checkout.refund(pid, wire, idempotency_key=key, secret_key=secret)
+        return await self._checkout.void(pid, wire, idempotency_key=key, secret_key=secret)
 
     async def _settle_failure(
         self,
@@ -297,7 +377,16 @@ class ActionService:
                     StoredResponse(error.http_status, to_envelope(error, correlation_id)),
                 )
             else:
+                # Unknown outcome: the caller's retry resumes it; if none comes, the worker
+                # finishes it with the same Cko-Idempotency-Key once the lock has lapsed.
                 await uow.idempotency.release(claim.record_id, now=now)
+                await uow.outbox.enqueue(
+                    RECOVER_TASK,
+                    {"idempotency_record_id": claim.record_id},
+                    now=now,
+                    dedupe_key=f"recover:{claim.record_id}",
+                    run_at=now + self._idempotency.lock_timeout + timedelta(seconds=5),
+                )
             await uow.commit()
 
     async def _record(

@@ -20,6 +20,10 @@ from paybridge.domain.ids import checkout_idempotency_key, new_id
 from paybridge.errors import Conflict, ValidationFailed
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 
+# Checkout.com replays a 2xx for the same Cko-Idempotency-Key for 24 h; a request finished
+# later than this is never re-sent (it could act twice).
+CHECKOUT_KEY_WINDOW = timedelta(hours=23)
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -128,6 +132,28 @@ class IdempotencyService:
                 )
             await uow.commit()
             return Claim(record_id=str(row["id"]), operation=operation, resumed=True)
+
+    async def resume(self, record_id: str) -> Claim | StoredResponse | None:
+        """For the worker: own an unfinished record whose holder is gone. None while someone
+        still holds it (or it vanished); a StoredResponse when it was finished meanwhile."""
+        now = self._clock()
+        async with self._uow() as uow:
+            row = await uow.idempotency.get(record_id)
+            if row is None:
+                return None
+            if row["response_status"] is not None:
+                return StoredResponse(int(row["response_status"]), dict(row["response_body"]))
+            took_over = await uow.idempotency.take_over_lock(
+                record_id, stale_before=now - self._lock_timeout, now=now
+            )
+            await uow.commit()
+        if not took_over:
+            return None
+        return Claim(record_id=record_id, operation=str(row["operation"]), resumed=True)
+
+    @property
+    def lock_timeout(self) -> timedelta:
+        return self._lock_timeout
 
     async def release(self, claim: Claim) -> None:
         """Give the key back unfinished (upstream unavailable): the caller's retry resumes it."""

@@ -60,7 +60,7 @@ async def _merge_fact(
     now: datetime,
 ) -> bool:
     """Insert or advance one action row; True when anything changed."""
-    existing = await uow.payments.get_action(fact.action_key)
+    existing = next((a for a in actions if a["checkout_action_id"] == fact.action_key), None)
     if existing is None and fact.type in _SINGLETON_TYPES:
         existing = next((a for a in actions if a["type"] == fact.type.value), None)
     if existing is None:

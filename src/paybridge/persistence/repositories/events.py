@@ -68,6 +68,14 @@ class InboundEventRepository:
             .values(**values, attempts=inbound_events.c.attempts + 1)
         )
 
+    async def reopen(self, row_id: str) -> None:
+        """Make a stored event processable again (operator replay)."""
+        await self._conn.execute(
+            update(inbound_events)
+            .where(inbound_events.c.id == row_id)
+            .values(status="received", handled_at=None, error=None)
+        )
+
     async def prune(self, *, received_before: datetime) -> int:
         """Delete old events that were dealt with; unhandled ones are never pruned."""
         stmt = delete(inbound_events).where(

@@ -30,6 +30,10 @@ class IdempotencyRepository:
         stmt = select(idempotency_keys).where(idempotency_keys.c.key == key)
         return (await self._conn.execute(stmt)).mappings().first()
 
+    async def get(self, record_id: str) -> RowMapping | None:
+        stmt = select(idempotency_keys).where(idempotency_keys.c.id == record_id)
+        return (await self._conn.execute(stmt)).mappings().first()
+
     async def take_over_lock(
         self, record_id: str, *, stale_before: datetime, now: datetime
     ) -> bool:

@@ -59,9 +59,22 @@ class OutboxRepository:
         worker_id: str,
         kinds: Sequence[str] | None = None,
     ) -> Sequence[RowMapping]:
-        """Lease up to `limit` due tasks (or ones whose lease lapsed: their worker died)."""
+        """Lease up to `limit` due tasks (or ones whose lease lapsed: their worker died).
+
+        A pending task waits while a twin with its dedupe key is running, so two workers
+        never work on one subject at once (an older full-state write could land last)."""
+        twin = aliased(outbox)
+        twin_running = exists(
+            select(twin.c.id).where(
+                twin.c.dedupe_key == outbox.c.dedupe_key, twin.c.status == RUNNING
+            )
+        )
         due = or_(
-            and_(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now),
+            and_(
+                outbox.c.status == PENDING,
+                outbox.c.next_attempt_at <= now,
+                or_(outbox.c.dedupe_key.is_(None), ~twin_running),
+            ),
             and_(outbox.c.status == RUNNING, outbox.c.locked_until < now),
         )
         candidates = select(outbox.c.id).where(due)

@@ -1,0 +1,73 @@
+"""Background tasks as use cases see them: a task, its outcome, and the handler contract.
+
+The worker runs handlers and turns outcomes into outbox state; services own the kinds."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Try again with backoff (transient failure)."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dead:
+    """Permanent failure: dead-letter now, kept and visible."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Postpone:
+    """Not this task's fault (e.g. Salesforce's API limit): hold every task of its kind."""
+
+    error: str
+    until: datetime
+
+
+Outcome = Done | Retry | Dead | Postpone
+
+# A handler gets a batch of due tasks of one kind and answers one outcome per task id;
+# a task it leaves out is retried. Batches let the Salesforce sync coalesce API calls.
+BatchHandler = Callable[[Sequence[Task]], Awaitable[Mapping[int, Outcome]]]
+
+
+def one_by_one(handle: Callable[[Task], Awaitable[Outcome]]) -> BatchHandler:
+    """Adapt a per-task handler; an exception becomes a Retry with its message."""
+
+    async def batch(tasks: Sequence[Task]) -> Mapping[int, Outcome]:
+        results: dict[int, Outcome] = {}
+        for task in tasks:
+            try:
+                results[task.id] = await handle(task)
+            except Exception as exc:  # noqa: BLE001 — the runner records and backs off
+                results[task.id] = Retry(f"{type(exc).__name__}: {exc}"[:2000])
+        return results
+
+    return batch
+
+
+class TaskService(Protocol):
+    """A use case that owns background task kinds offers a handler for each."""
+
+    def task_handlers(self) -> dict[str, BatchHandler]: ...

@@ -1,0 +1,316 @@
+"""Checkout.com webhooks: verified intake into the inbox, then order-independent processing.
+
+Intake (request path) verifies the signature over the raw bytes, stores the delivery and
+its processing task in one commit, and answers 200 — for duplicates, unknown types and
+unreadable bodies too (quarantined), so Checkout.com never retries what cannot improve.
+Processing (worker) locks the payment row, merges the event's facts into the ledger,
+re-folds the state and enqueues the Salesforce sync, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import RowMapping
+
+from paybridge.adapters.checkout.signatures import verify_authorization, verify_signature
+from paybridge.domain.clock import Clock
+from paybridge.domain.ids import new_id
+from paybridge.errors import AuthenticationFailed
+from paybridge.mapping.checkout_events import (
+    EventEnvelope,
+    UnreadableEvent,
+    parse_envelope,
+    to_facts,
+    to_seed,
+)
+from paybridge.metrics import Metrics
+from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
+from paybridge.services.dispute_fold import link_waiting_disputes
+from paybridge.services.ledger import apply_facts
+from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Task, one_by_one
+
+_log = structlog.get_logger(__name__)
+
+SOURCE = "checkout"
+PROCESS_TASK = "webhooks.process"
+PRUNE_TASK = "maintenance.prune"
+
+
+class DisputeEvents(Protocol):
+    """Processes `dispute_*` events in two phases: `prepare` may call Checkout.com (no
+    transaction open) and raises to have the task retried; `apply` writes inside the
+    caller's transaction."""
+
+    async def prepare(self, event: EventEnvelope) -> Any: ...
+
+    async def apply(
+        self, uow: UnitOfWork, event: EventEnvelope, prepared: Any, *, now: datetime
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSecrets:
+    signature_keys: tuple[str, ...]
+    authorization: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    status: str  # accepted | duplicate | ignored | quarantined
+    event_id: str
+
+
+class WebhookService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        metrics: Metrics,
+        secrets: WebhookSecrets,
+        inbox_retention: timedelta,
+        prune_every: timedelta = timedelta(hours=1),
+        disputes: DisputeEvents | None = None,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._metrics = metrics
+        self._secrets = secrets
+        self._retention = inbox_retention
+        self._prune_every = prune_every
+        self._disputes = disputes
+
+    # --- intake ----------------------------------------------------------------------------
+
+    def authenticate(self, raw: bytes, *, signature: str | None, authorization: str | None) -> None:
+        """Constant-time checks of `Cko-Signature` (any configured key) and `Authorization`."""
+        signed = bool(self._secrets.signature_keys) and verify_signature(
+            raw, signature, self._secrets.signature_keys
+        )
+        authorized = verify_authorization(authorization, self._secrets.authorization)
+        if not (signed and authorized):
+            self._metrics.webhooks.labels("unauthenticated", "unknown").inc()
+            _log.warning(
+                "webhook.authentication.failed",
+                signature_present=signature is not None,
+                signature_valid=signed,
+                authorization_valid=authorized,
+                body_bytes=len(raw),
+            )
+            raise AuthenticationFailed(
+                "Webhook signature or Authorization header is invalid.", code="invalid_signature"
+            )
+
+    async def receive(self, raw: bytes) -> Receipt:
+        """Store a verified delivery (and its task) durably before acknowledging it."""
+        now = self._clock()
+        problem: str | None = None
+        event_type: str | None
+        subject: str | None
+        try:
+            event: EventEnvelope | None = parse_envelope(raw)
+        except UnreadableEvent as exc:
+            event = None
+            problem = str(exc)
+        if event is None:
+            event_id = "unreadable:" + hashlib.sha256(raw).hexdigest()[:40]
+            status, event_type, subject = "quarantined", None, None
+        else:
+            event_id, event_type, subject = event.id, event.type, event.subject_id
+            known = event.is_payment_event or event.is_dispute_event
+            status = "received" if known else "ignored"
+            problem = None if known else "event type not handled by paybridge"
+        row_id = new_id()
+        async with self._uow() as uow:
+            inserted = await uow.events.insert_if_absent(
+                {
+                    "id": row_id,
+                    "source": SOURCE,
+                    "event_id": event_id,
+                    "type": event_type,
+                    "subject_id": subject,
+                    "raw_body": raw,
+                    "signature_verified": True,
+                    "status": status,
+                    "error": problem,
+                    "occurred_at": event.occurred_at if event else None,
+                    "received_at": now,
+                    "handled_at": now if status == "ignored" else None,
+                }
+            )
+            if inserted and status == "received":
+                await uow.outbox.enqueue(PROCESS_TASK, {"event_row_id": row_id}, now=now)
+            await uow.commit()
+        outcome = status if inserted else "duplicate"
+        self._metrics.webhooks.labels(outcome, event_type or "unreadable").inc()
+        log = _log.warning if status == "quarantined" else _log.info
+        log(f"webhook.{outcome}", cko_event_id=event_id, event_type=event_type, error=problem)
+        return Receipt(status=outcome if outcome != "received" else "accepted", event_id=event_id)
+
+    # --- processing ------------------------------------------------------------------------
+
+    def task_handlers(self) -> dict[str, BatchHandler]:
+        return {PROCESS_TASK: one_by_one(self._process_task), PRUNE_TASK: one_by_one(self._prune)}
+
+    async def _process_task(self, task: Task) -> Outcome:
+        return await self.process(str(task.payload["event_row_id"]))
+
+    async def process(self, event_row_id: str) -> Outcome:
+        async with self._uow() as uow:
+            row = await uow.events.get(event_row_id)
+            if row is None:
+                return Dead(f"inbound event {event_row_id} is gone")
+            if row["handled_at"] is not None:
+                return Done()
+            try:
+                event = parse_envelope(bytes(row["raw_body"]))
+            except UnreadableEvent as exc:
+                await uow.events.mark(
+                    row["id"], status="quarantined", at=self._clock(), error=str(exc)
+                )
+                await uow.commit()
+                return Done()
+        prepared: Any = None
+        if event.is_dispute_event:
+            if self._disputes is None:
+                return Done()  # kept as received until dispute processing is configured
+            prepared = await self._disputes.prepare(event)  # outside any transaction
+        now = self._clock()
+        async with self._uow() as uow:
+            if event.is_dispute_event:
+                assert self._disputes is not None
+                await self._disputes.apply(uow, event, prepared, now=now)
+            else:
+                await self._apply_payment_event(uow, event, now=now)
+            await uow.events.mark(event_row_id, status="handled", at=now)
+            await uow.commit()
+        return Done()
+
+    async def _apply_payment_event(
+        self, uow: UnitOfWork, event: EventEnvelope, *, now: datetime
+    ) -> None:
+        payment = await self._lock_or_create(uow, event, now=now)
+        if payment is None:
+            await uow.logs.add(self._log_row(event, None, now=now, error="payment_unidentified"))
+            _log.warning("webhook.payment.unidentified", cko_event_id=event.id)
+            return
+        facts = to_facts(event)
+        last = payment["last_event_at"]
+        newer = event.occurred_at is not None and (last is None or event.occurred_at > last)
+        extra: dict[str, Any] = {"last_event_at": event.occurred_at} if newer else {}
+        seed = to_seed(event)
+        if payment["amount_minor"] == 0 and seed is not None and seed.amount_minor:
+            extra["amount_minor"] = seed.amount_minor  # first news of the payment's amount
+        state = await apply_facts(uow, payment, facts, now=now, extra=extra)
+        await uow.logs.add(self._log_row(event, payment, now=now))
+        _log.info(
+            "webhook.applied",
+            cko_event_id=event.id,
+            event_type=event.type,
+            checkout_payment_id=payment["checkout_payment_id"],
+            status=state.status.value,
+        )
+
+    async def _lock_or_create(
+        self, uow: UnitOfWork, event: EventEnvelope, *, now: datetime
+    ) -> RowMapping | None:
+        pid = event.subject_id
+        if pid is None:
+            return None
+        payment = await uow.payments.get_by_checkout_id(pid, for_update=True)
+        if payment is not None:
+            return payment
+        seed = to_seed(event)
+        if seed is None:
+            return None
+        inserted = await uow.payments.insert_if_absent(
+            {
+                "id": seed.record_id or new_id(),
+                "checkout_payment_id": seed.checkout_payment_id,
+                "order_id": seed.order_id,
+                "account_id": seed.account_id,
+                "reference": seed.reference,
+                "currency": seed.currency,
+                "amount_minor": seed.amount_minor,
+                "status": "Pending",
+                "payment_method": seed.payment_method,
+                "card_last4": seed.card_last4,
+                "market": seed.metadata.get("market"),
+                "metadata": seed.metadata,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        _log.info("webhook.payment.created_from_event", checkout_payment_id=pid)
+        payment = await uow.payments.get_by_checkout_id(pid, for_update=True)
+        if inserted and payment is not None and await link_waiting_disputes(uow, payment, now=now):
+            payment = await uow.payments.get_by_checkout_id(pid, for_update=True)
+        return payment
+
+    @staticmethod
+    def _log_row(
+        event: EventEnvelope, payment: RowMapping | None, *, now: datetime, error: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "id": new_id(),
+            "payment_id": payment["id"] if payment else None,
+            "checkout_payment_id": event.subject_id,
+            "level": "ERROR" if error else "INFO",
+            "operation": f"webhook.{event.type}"[:64],
+            "direction": "Inbound",
+            "http_status": 200,
+            "duration_ms": None,
+            "correlation_id": None,
+            "cko_request_id": None,
+            "cko_event_id": event.id,
+            "cko_action_id": event.data.get("action_id")
+            if isinstance(event.data.get("action_id"), str)
+            else None,
+            "error_code": error,
+            "message": None,
+            "summary": {"type": event.type},
+            "occurred_at": event.occurred_at or now,
+            "sync_status": "pending",
+            "synced_at": None,
+        }
+
+    # --- operators ---------------------------------------------------------------------------
+
+    async def replay(self, event_id: str) -> Outcome:
+        """Process one stored event again (idempotent: facts already known change nothing)."""
+        async with self._uow() as uow:
+            row = await uow.events.get_by_event_id(event_id, source=SOURCE)
+            if row is None:
+                raise LookupError(f"no stored event {event_id}")
+            await uow.events.reopen(row["id"])
+            await uow.commit()
+        return await self.process(str(row["id"]))
+
+    async def retry_dead(self) -> int:
+        async with self._uow() as uow:
+            count = await uow.outbox.retry_dead(now=self._clock())
+            await uow.commit()
+        return count
+
+    async def schedule_pruning(self) -> None:
+        """Make sure one pruning task is pending (coalesces across processes)."""
+        async with self._uow() as uow:
+            await uow.outbox.enqueue(PRUNE_TASK, {}, now=self._clock(), dedupe_key=PRUNE_TASK)
+            await uow.commit()
+
+    async def _prune(self, _task: Task) -> Outcome:
+        now = self._clock()
+        async with self._uow() as uow:
+            events = await uow.events.prune(received_before=now - self._retention)
+            keys = await uow.idempotency.delete_expired(now=now)
+            await uow.outbox.enqueue(
+                PRUNE_TASK, {}, now=now, dedupe_key=PRUNE_TASK, run_at=now + self._prune_every
+            )
+            await uow.commit()
+        _log.info("maintenance.pruned", inbound_events=events, idempotency_keys=keys)
+        return Done()

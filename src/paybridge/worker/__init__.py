@@ -1,0 +1,1 @@
+"""The background worker: claims outbox tasks, runs them, backs off, dead-letters."""

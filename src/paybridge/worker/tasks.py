@@ -1,0 +1,33 @@
+"""Task kinds → handlers, built from the container (the worker's own composition)."""
+
+from __future__ import annotations
+
+from paybridge.container import Container
+from paybridge.services.tasks import BatchHandler
+from paybridge.worker.runner import Worker, WorkerConfig
+
+
+def build_handlers(container: Container) -> dict[str, BatchHandler]:
+    handlers: dict[str, BatchHandler] = {}
+    for service in container.task_services:
+        handlers.update(service.task_handlers())
+    return handlers
+
+
+def build_worker(container: Container, *, worker_id: str | None = None) -> Worker:
+    settings = container.settings.worker
+    return Worker(
+        uow=container.uow,
+        handlers=build_handlers(container),
+        clock=container.clock,
+        metrics=container.metrics,
+        config=WorkerConfig(
+            poll_interval_s=settings.poll_interval_s,
+            batch_size=settings.batch_size,
+            lease_s=settings.lease_s,
+            max_attempts=settings.max_attempts,
+            backoff_base_s=settings.backoff_base_s,
+            backoff_max_s=settings.backoff_max_s,
+        ),
+        worker_id=worker_id,
+    )
