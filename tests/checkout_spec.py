@@ -45,7 +45,8 @@ class SpecValidationError(AssertionError):
 
 
 def _repair(node: Any) -> Any:
-    """Fix the spec's slips: `required: [enabled, null]` (3dsRequest), `type: datetime|long`."""
+    """Fix the spec's slips: `required: [enabled, null]` (3dsRequest), `type: datetime|long`,
+    Klarna's `required: [address]` beside a declared `billing_address`."""
     if isinstance(node, list):
         return [_repair(item) for item in node]
     if not isinstance(node, dict):
@@ -54,6 +55,15 @@ def _repair(node: Any) -> Any:
     required = repaired.get("required")
     if isinstance(required, list):
         repaired["required"] = [name for name in required if isinstance(name, str)]
+        # Klarna's `account_holder` requires `address` but declares only `billing_address`
+        # (the field Checkout.com's SDKs send): require the declared one.
+        declared_names = repaired.get("properties") or {}
+        repaired["required"] = [
+            f"billing_{name}"
+            if name not in declared_names and f"billing_{name}" in declared_names
+            else name
+            for name in repaired["required"]
+        ]
     declared = repaired.get("type")
     if isinstance(declared, str) and declared not in _OAS_TYPES:
         if declared in _TYPE_REPAIRS:

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paybridge.errors import ErrorDetail, PaybridgeError, ValidationFailed, to_envelope
+from paybridge.schemas.payments import PAYMENT_METHOD_TYPES
 
 _log = structlog.get_logger(__name__)
 
@@ -41,7 +42,12 @@ def validation_error(errors: list[dict[str, object]]) -> ValidationFailed:
         assert isinstance(loc, tuple | list)
         location = [p for p in loc if isinstance(p, int | str)]
         # Discriminated unions add the tag to the path: drop it so the field reads naturally.
-        location = [p for p in location if p not in ("token", "instrument") or p is location[-1]]
+        location = [
+            p
+            for i, p in enumerate(location)
+            if not (0 < i < len(location) - 1 and p in PAYMENT_METHOD_TYPES)
+            or location[i - 1] != "payment_method"
+        ]
         details.append(
             ErrorDetail(
                 field=dotted(location) or "body",

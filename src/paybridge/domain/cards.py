@@ -10,8 +10,11 @@ import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
+from paybridge.domain.iban import is_valid_iban
+
 # Digit runs, allowing single spaces or dashes between digit groups ("4242 4242-4242 4242").
 _CANDIDATE = re.compile(r"(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])")
+_IBAN_CANDIDATE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 
 
 def passes_luhn(digits: str) -> bool:
@@ -26,9 +29,19 @@ def passes_luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _without_ibans(text: str) -> str:
+    """Drop valid IBANs first: many are mostly digits and one in ten passes Luhn."""
+
+    def drop(match: re.Match[str]) -> str:
+        return "" if is_valid_iban(match.group().replace(" ", "")) else match.group()
+
+    return _IBAN_CANDIDATE.sub(drop, text)
+
+
 def looks_like_card_number(text: str) -> bool:
-    """True when `text` contains a 13–19 digit run (spaces/dashes allowed) passing Luhn."""
-    for match in _CANDIDATE.finditer(text):
+    """True when `text` contains a 13–19 digit run (spaces/dashes allowed) passing Luhn
+    that is not part of a valid IBAN."""
+    for match in _CANDIDATE.finditer(_without_ibans(text)):
         digits = re.sub(r"[ -]", "", match.group())
         if 13 <= len(digits) <= 19 and passes_luhn(digits):
             return True

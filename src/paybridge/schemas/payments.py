@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from paybridge.domain.iban import is_valid_iban
+from paybridge.domain.payment_methods import SEPA_COUNTRIES, iban_country
 from paybridge.domain.status import ActionStatus, ActionType, PaymentStatus
 
 _FORBID = ConfigDict(extra="forbid", frozen=True)
@@ -45,7 +47,215 @@ class InstrumentMethod(BaseModel):
     )
 
 
-PaymentMethod = Annotated[TokenMethod | InstrumentMethod, Field(discriminator="type")]
+AccountHolderName = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=100,
+        description="The account holder's full name, as the bank knows it.",
+        examples=["Ana de Vries"],
+    ),
+]
+
+
+class IdealMethod(BaseModel):
+    """iDEAL (Netherlands, EUR): bank redirect, captured at once."""
+
+    model_config = _FORBID
+    type: Literal["ideal"] = Field(description="Discriminator.")
+    bic: str = Field(
+        pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$",
+        description="The shopper's bank (BIC, 8 or 11 characters; iDEAL's issuer id).",
+        examples=["INGBNL2A"],
+    )
+    description: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=35,
+        pattern=r"^[^<>]*$",
+        description="Shown by the bank; default: `Order <OrderNumber>`.",
+        examples=["Order 00000100"],
+    )
+    language: Literal["nl", "en"] | None = Field(
+        default=None, description="Language of the bank's page.", examples=["nl"]
+    )
+
+
+class BancontactMethod(BaseModel):
+    """Bancontact (Belgium, EUR): bank redirect, captured at once."""
+
+    model_config = _FORBID
+    type: Literal["bancontact"] = Field(description="Discriminator.")
+    account_holder_name: AccountHolderName
+    language: Literal["fr", "nl", "de", "en"] | None = Field(
+        default=None, description="Language of the payment page.", examples=["nl"]
+    )
+
+
+class EpsMethod(BaseModel):
+    """EPS (Austria, EUR): bank redirect, captured at once."""
+
+    model_config = _FORBID
+    type: Literal["eps"] = Field(description="Discriminator.")
+    purpose: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=27,
+        description="Shown on the shopper's bank statement; default: `Order <OrderNumber>`.",
+        examples=["Order 00000100"],
+    )
+
+
+class P24Method(BaseModel):
+    """Przelewy24 (Poland, PLN or EUR): bank redirect, captured at once."""
+
+    model_config = _FORBID
+    type: Literal["p24"] = Field(description="Discriminator.")
+    account_holder_name: AccountHolderName
+    account_holder_email: EmailStr | None = Field(
+        default=None,
+        max_length=254,
+        description="The account holder's email; default: the customer's email.",
+        examples=["jan.kowalski@example.com"],
+    )
+
+
+class MultibancoMethod(BaseModel):
+    """Multibanco (Portugal, EUR): payment reference paid at an ATM or in online banking."""
+
+    model_config = _FORBID
+    type: Literal["multibanco"] = Field(description="Discriminator.")
+    account_holder_name: AccountHolderName
+
+
+class PhoneIn(BaseModel):
+    """A phone number in two parts, as Checkout.com takes it."""
+
+    model_config = _FORBID
+    country_code: str = Field(
+        pattern=r"^\+?[0-9]{1,6}$", description="International dialling code.", examples=["+31"]
+    )
+    number: str = Field(
+        pattern=r"^[0-9 ]{6,25}$",
+        description="Number without the country code.",
+        examples=["612345678"],
+    )
+
+
+class KlarnaMethod(BaseModel):
+    """Klarna (pay later / over time): redirect; billing address from the Order."""
+
+    model_config = _FORBID
+    type: Literal["klarna"] = Field(description="Discriminator.")
+    first_name: str = Field(
+        min_length=1, max_length=100, description="Account holder's first name.", examples=["Ana"]
+    )
+    last_name: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Account holder's last name.",
+        examples=["de Vries"],
+    )
+    email: EmailStr | None = Field(
+        default=None,
+        max_length=255,
+        description="Account holder's email; default: the customer's email.",
+        examples=["ana@example.com"],
+    )
+    phone: PhoneIn = Field(description="Account holder's phone.")
+    date_of_birth: date | None = Field(
+        default=None, description="Account holder's date of birth.", examples=["1990-05-17"]
+    )
+
+
+class PayPalMethod(BaseModel):
+    """PayPal: redirect to PayPal; nothing else to send."""
+
+    model_config = _FORBID
+    type: Literal["paypal"] = Field(description="Discriminator.")
+
+
+class SepaMethod(BaseModel):
+    """SEPA Direct Debit (EUR) against a mandate the shopper signed; billing address from the
+    Order. No redirect: the outcome follows by webhook."""
+
+    model_config = _FORBID
+    type: Literal["sepa"] = Field(description="Discriminator.")
+    iban: str = Field(
+        min_length=15,
+        max_length=34,
+        description="The account's IBAN, without spaces; its country must be in SEPA.",
+        examples=["NL91ABNA0417164300"],
+    )
+    bic: str = Field(
+        pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$",
+        description="The account's bank (BIC).",
+        examples=["ABNANL2A"],
+    )
+    mandate_id: str = Field(
+        min_length=1,
+        max_length=35,
+        pattern=r"^[A-Za-z0-9+?/:().,' -]+$",
+        description="The mandate reference (SEPA characters, at most 35).",
+        examples=["MANDATE-00000100"],
+    )
+    date_of_signature: date = Field(
+        description="When the shopper signed the mandate.", examples=["2026-11-20"]
+    )
+    first_name: str = Field(
+        min_length=1, max_length=100, description="Account holder's first name.", examples=["Ana"]
+    )
+    last_name: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Account holder's last name.",
+        examples=["de Vries"],
+    )
+
+    @field_validator("iban", mode="before")
+    @classmethod
+    def _compact_iban(cls, value: object) -> object:
+        return value.replace(" ", "").upper() if isinstance(value, str) else value
+
+    @field_validator("iban")
+    @classmethod
+    def _check_iban(cls, value: str) -> str:
+        if not is_valid_iban(value):
+            raise ValueError("not a valid IBAN (format or check digits)")
+        if iban_country(value) not in SEPA_COUNTRIES:
+            raise ValueError(f"{iban_country(value)} is not a SEPA country")
+        return value
+
+
+PaymentMethod = Annotated[
+    TokenMethod
+    | InstrumentMethod
+    | IdealMethod
+    | BancontactMethod
+    | EpsMethod
+    | P24Method
+    | MultibancoMethod
+    | KlarnaMethod
+    | PayPalMethod
+    | SepaMethod,
+    Field(discriminator="type"),
+]
+
+PAYMENT_METHOD_TYPES = frozenset(
+    {
+        "token",
+        "instrument",
+        "ideal",
+        "bancontact",
+        "eps",
+        "p24",
+        "multibanco",
+        "klarna",
+        "paypal",
+        "sepa",
+    }
+)
+"""The `payment_method.type` values (the union's discriminator tags)."""
 
 
 class PaymentCreate(BaseModel):
@@ -79,7 +289,20 @@ class PaymentCreate(BaseModel):
                     "payment_method": {"type": "token", "token": "tok_4gzeau5o2uqubbk6fufs3m7p54"},
                     "store": "nl-web",
                     "capture": False,
-                }
+                },
+                {
+                    "order": {
+                        "attributes": {"type": "Order"},
+                        "Id": "8015g00000AbCdEAAV",
+                        "OrderNumber": "00000100",
+                        "TotalAmount": 149.90,
+                        "CurrencyIsoCode": "EUR",
+                        "BillingCountryCode": "NL",
+                    },
+                    "payment_method": {"type": "ideal", "bic": "INGBNL2A"},
+                    "success_url": "https://shop.example.com/checkout/success",
+                    "failure_url": "https://shop.example.com/checkout/failure",
+                },
             ]
         },
     )
@@ -88,19 +311,36 @@ class PaymentCreate(BaseModel):
     customer: SalesforceRecordIn | None = None
     payment_method: PaymentMethod
     store: str | None = Field(
-        default=None, max_length=64, description="Market key (site or business unit)."
+        default=None,
+        max_length=64,
+        description="Market key (site or business unit); when left out, the market is "
+        "matched on the billing country and currency, else the default market is used.",
+        examples=["nl-web"],
     )
     capture: bool | None = Field(
-        default=None, description="Capture immediately; default: the market's capture mode."
+        default=None,
+        description="Capture immediately; default: the market's capture mode. A value other "
+        "than the market's is refused unless the market allows overrides. Bank redirects and "
+        "SEPA are always captured.",
     )
     three_ds: bool | None = Field(
-        default=None, description="Ask for 3-D Secure; default: the market's 3DS policy."
+        default=None,
+        description="Ask for 3-D Secure (cards only); default: the market's 3DS policy. A "
+        "value the policy forbids is refused.",
     )
     success_url: str | None = Field(
-        default=None, max_length=1024, pattern=r"^https?://", description="3DS/APM return URL."
+        default=None,
+        max_length=1024,
+        pattern=r"^https?://",
+        description="3DS/APM return URL; default: the market's.",
+        examples=["https://shop.example.com/checkout/success"],
     )
     failure_url: str | None = Field(
-        default=None, max_length=1024, pattern=r"^https?://", description="3DS/APM failure URL."
+        default=None,
+        max_length=1024,
+        pattern=r"^https?://",
+        description="3DS/APM failure URL; default: the market's.",
+        examples=["https://shop.example.com/checkout/failure"],
     )
 
 
@@ -113,6 +353,12 @@ class AmountsRead(BaseModel):
     available_to_capture: str = Field(examples=["149.90"])
     available_to_refund: str = Field(examples=["0.00"])
     available_to_void: str = Field(examples=["149.90"])
+    lost_in_disputes: str = Field(
+        default="0",
+        description="Disputed amounts lost (disputes lost, accepted, expired or lost in "
+        "arbitration), in the payment's currency.",
+        examples=["0.00"],
+    )
 
 
 class ActionRead(BaseModel):

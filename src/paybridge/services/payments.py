@@ -8,37 +8,50 @@ together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
+from pydantic import SecretStr
 
 from paybridge.adapters.checkout.errors import CheckoutError, CheckoutValidationError
-from paybridge.adapters.checkout.models import PaymentResponse
+from paybridge.adapters.checkout.models import PaymentRequest, PaymentResponse
 from paybridge.domain.clock import Clock
 from paybridge.domain.facts import ActionFact
+from paybridge.domain.markets import Market, MarketBook, default_book
+from paybridge.domain.payment_methods import KNOWN_METHODS
 from paybridge.domain.status import ActionStatus, ActionType
 from paybridge.errors import to_envelope
-from paybridge.mapping.checkout_payments import PaymentOptions, to_payment_request
+from paybridge.mapping.checkout_payments import to_payment_request
 from paybridge.mapping.field_map import FieldMap
-from paybridge.mapping.orders import OrderContext, to_order_context
+from paybridge.mapping.orders import BillingAddress, OrderContext, to_order_context
+from paybridge.mapping.payment_plan import order_fields, plan_payment
 from paybridge.persistence.uow import UnitOfWorkFactory
 from paybridge.schemas.payments import PaymentCreate, PaymentList, PaymentRead
 from paybridge.services.audit import collecting, log_row
-from paybridge.services.idempotency import Claim, IdempotencyService, StoredResponse, fingerprint
+from paybridge.services.idempotency import (
+    CHECKOUT_KEY_WINDOW,
+    Claim,
+    IdempotencyService,
+    StoredResponse,
+    fingerprint,
+)
 from paybridge.services.ledger import apply_facts
 from paybridge.services.ports import CheckoutPayments
+from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Retry, Task, one_by_one
 from paybridge.services.views import load_payment_read, read_of
 
 _log = structlog.get_logger(__name__)
 
 CREATE_OPERATION = "payments.create"
+RECOVER_TASK = "payments.recover_create"
 
 
 @dataclass(frozen=True, slots=True)
 class PaymentDefaults:
-    """Global payment settings, used where no market rule says otherwise."""
+    """Global payment settings: the one market used when there is no markets file."""
 
     processing_channel_id: str | None
     capture: bool = True
@@ -93,6 +106,8 @@ class PaymentService:
         clock: Clock,
         field_map: FieldMap,
         defaults: PaymentDefaults,
+        markets: MarketBook | None = None,
+        market_secret_keys: Mapping[str, SecretStr] | None = None,
     ) -> None:
         self._uow = uow
         self._checkout = checkout
@@ -100,6 +115,23 @@ class PaymentService:
         self._clock = clock
         self._field_map = field_map
         self._defaults = defaults
+        self._markets = markets
+        self._market_secret_keys = dict(market_secret_keys or {})
+
+    def _market_book(self) -> MarketBook:
+        if self._markets is not None:
+            return self._markets
+        return default_book(
+            processing_channel_id=self._defaults.processing_channel_id,
+            methods=KNOWN_METHODS,
+            capture=self._defaults.capture,
+            three_ds=self._defaults.three_ds,
+        )
+
+    def _secret_key_for(self, market: Market) -> str | None:
+        """The market's own Checkout.com key (several legal entities), else the client's."""
+        key = self._market_secret_keys.get(market.key)
+        return key.get_secret_value() if key is not None else None
 
     async def create(
         self,
@@ -110,6 +142,13 @@ class PaymentService:
         correlation_id: str | None,
     ) -> StoredResponse:
         ctx = to_order_context(request.order, request.customer, self._field_map)
+        # Market and method rules refuse before the key is claimed: nothing to resume.
+        plan = plan_payment(
+            request,
+            ctx,
+            self._market_book(),
+            fields=order_fields(request.order, request.customer, self._field_map),
+        )
         claim = await self._idempotency.begin(
             key=idempotency_key,
             operation=CREATE_OPERATION,
@@ -117,28 +156,31 @@ class PaymentService:
         )
         if isinstance(claim, StoredResponse):
             return claim
-        options = PaymentOptions(
-            processing_channel_id=self._defaults.processing_channel_id,
-            capture=self._defaults.capture if request.capture is None else request.capture,
-            three_ds=self._defaults.three_ds if request.three_ds is None else request.three_ds,
-            payment_record_id=claim.record_id,
-            success_url=request.success_url,
-            failure_url=request.failure_url,
-        )
-        wire = to_payment_request(ctx, request.payment_method, options)
+        wire = to_payment_request(ctx, request.payment_method, plan.options(claim.record_id))
 
         with collecting() as calls:
             try:
                 response = await self._checkout.create_payment(
-                    wire, idempotency_key=claim.checkout_key
+                    wire,
+                    idempotency_key=claim.checkout_key,
+                    secret_key=self._secret_key_for(plan.market),
                 )
             except CheckoutError as error:
-                await self._record_failure(claim, error, calls, correlation_id=correlation_id)
+                resume = {
+                    "wire": wire.to_wire(),
+                    "context": asdict(ctx),
+                    "market": plan.market.key,
+                    "payment_method": request.payment_method.type,
+                }
+                await self._record_failure(
+                    claim, error, calls, correlation_id=correlation_id, resume=resume
+                )
                 raise
         return await self._record_success(
             claim,
             response,
             ctx=ctx,
+            market=plan.market,
             payment_method=request.payment_method.type,
             calls=calls,
             correlation_id=correlation_id,
@@ -151,8 +193,10 @@ class PaymentService:
         calls: Sequence[Any],
         *,
         correlation_id: str | None,
+        resume: dict[str, Any],
     ) -> None:
-        """Transient failures leave the key resumable; final refusals are stored for replay."""
+        """Transient failures leave the key resumable (by the caller's retry, or by the
+        worker once the lock lapses); final refusals are stored for replay."""
         now = self._clock()
         async with self._uow() as uow:
             await uow.logs.add(
@@ -172,8 +216,71 @@ class PaymentService:
             else:
                 # Unknown outcome or our misconfiguration: the caller's retry resumes the key.
                 await uow.idempotency.release(claim.record_id, now=now)
+                await uow.idempotency.set_payload(claim.record_id, resume)
+                await uow.outbox.enqueue(
+                    RECOVER_TASK,
+                    {"idempotency_record_id": claim.record_id},
+                    now=now,
+                    dedupe_key=f"recover:{claim.record_id}",
+                    run_at=now + self._idempotency.lock_timeout + timedelta(seconds=5),
+                )
             await uow.commit()
         _log.warning("payment.create.failed", code=error.code, cko_request_id=error.request_id)
+
+    def task_handlers(self) -> dict[str, BatchHandler]:
+        return {RECOVER_TASK: one_by_one(self._recover_task)}
+
+    async def _recover_task(self, task: Task) -> Outcome:
+        return await self.recover(str(task.payload["idempotency_record_id"]))
+
+    async def recover(self, record_id: str) -> Outcome:
+        """Finish a create whose Checkout.com answer was lost and whose caller never retried,
+        with the same Cko-Idempotency-Key (inside Checkout.com's 24 h window only; past it,
+        the payment's own webhooks still bring it in, created from the event)."""
+        claim = await self._idempotency.resume(record_id)
+        if isinstance(claim, StoredResponse):
+            return Done()
+        if claim is None:
+            return Retry("request still in flight")
+        async with self._uow() as uow:
+            record = await uow.idempotency.get(record_id)
+        assert record is not None
+        resume = record["request_payload"]
+        if resume is None:
+            await self._idempotency.release(claim)
+            return Dead("nothing to recover: no request was recorded")
+        if self._clock() - record["created_at"] > CHECKOUT_KEY_WINDOW:
+            await self._idempotency.release(claim)
+            return Dead("Checkout.com idempotency window passed; the payment's webhooks decide")
+        context = dict(resume["context"])
+        billing = context.pop("billing")
+        ctx = OrderContext(**context, billing=BillingAddress(**billing) if billing else None)
+        market = self._market_book().get(resume["market"])
+        if market is None:
+            await self._idempotency.release(claim)
+            return Dead(f"market {resume['market']!r} is no longer configured")
+        wire = PaymentRequest.model_validate(resume["wire"])
+        with collecting() as calls:
+            try:
+                response = await self._checkout.create_payment(
+                    wire,
+                    idempotency_key=claim.checkout_key,
+                    secret_key=self._secret_key_for(market),
+                )
+            except CheckoutError as error:
+                await self._record_failure(claim, error, calls, correlation_id=None, resume=resume)
+                return Retry(error.message) if error.is_transient else Done()
+        await self._record_success(
+            claim,
+            response,
+            ctx=ctx,
+            market=market,
+            payment_method=str(resume["payment_method"]),
+            calls=calls,
+            correlation_id=None,
+        )
+        _log.info("checkout.payment.recovered", checkout_payment_id=response.id)
+        return Done()
 
     async def _record_success(
         self,
@@ -181,6 +288,7 @@ class PaymentService:
         response: PaymentResponse,
         *,
         ctx: OrderContext,
+        market: Market,
         payment_method: str,
         calls: Sequence[Any],
         correlation_id: str | None,
@@ -202,7 +310,9 @@ class PaymentService:
                     "currency": ctx.currency,
                     "amount_minor": amount_minor,
                     "status": "Pending",
-                    "metadata": {},
+                    "market": market.key,
+                    # The market's reporting fields, for the Salesforce records.
+                    "metadata": dict(market.metadata),
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -223,6 +333,7 @@ class PaymentService:
                     "response_summary": response.response_summary,
                     "redirect_url": response.redirect_url,
                     "payment_method": payment_method,
+                    "market": payment["market"] or market.key,
                     "card_last4": response.source.last4 if response.source else None,
                 },
             )
