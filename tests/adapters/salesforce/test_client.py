@@ -22,7 +22,11 @@ from paybridge.adapters.salesforce.errors import (
     SalesforceRateLimited,
     SalesforceUnavailable,
 )
-from paybridge.adapters.salesforce.models import CompositeSubrequest, record_subrequests
+from paybridge.adapters.salesforce.models import (
+    CompositeSubrequest,
+    collection_update_record,
+    record_subrequests,
+)
 from paybridge.mapping.salesforce_records import SalesforceRecord
 
 INSTANCE = "https://acme.my.salesforce.com"
@@ -469,3 +473,70 @@ async def test_versions_describe_and_limits(
     assert caught.value.error_code == "NOT_FOUND"
     assert limits["DailyApiRequests"].remaining == 14990
     assert set(limits) == {"DailyApiRequests"}
+
+
+async def test_collections_update_patches_records_by_id_and_reads_each_result(
+    client: SalesforceClient, router: respx.MockRouter
+) -> None:
+    route = router.patch(f"{DATA}/composite/sobjects").respond(
+        200,
+        json=[
+            {"id": "8015g00000AbCdEAAV", "success": True, "errors": []},
+            {
+                "id": "8015g00000AbCdFAAV",
+                "success": False,
+                "errors": [
+                    {
+                        "statusCode": "ENTITY_IS_DELETED",
+                        "message": "entity is deleted",
+                        "fields": [],
+                    }
+                ],
+            },
+        ],
+    )
+    order = SalesforceRecord(
+        sobject="Order",
+        key_kind="record_id",
+        key_field=None,
+        key_value="8015g00000AbCdEAAV",
+        fields={"CKO_Amount_Captured__c": Decimal("149.90")},
+    )
+
+    results = await client.collections_update(
+        [
+            collection_update_record(order),
+            {"attributes": {"type": "Order"}, "id": "8015g00000AbCdFAAV", "Status": "Draft"},
+        ]
+    )
+
+    assert sent_json(route) == {
+        "allOrNone": False,
+        "records": [
+            {
+                "attributes": {"type": "Order"},
+                "id": "8015g00000AbCdEAAV",
+                "CKO_Amount_Captured__c": Decimal("149.90"),
+            },
+            {"attributes": {"type": "Order"}, "id": "8015g00000AbCdFAAV", "Status": "Draft"},
+        ],
+    }
+    assert [result.success for result in results] == [True, False]
+    assert results[1].errors[0].error_code == "ENTITY_IS_DELETED"
+    assert client.api_calls == 1
+
+
+async def test_collections_update_refuses_untyped_records_and_more_than_200(
+    client: SalesforceClient, router: respx.MockRouter
+) -> None:
+    route = router.patch(f"{DATA}/composite/sobjects")
+    typed = {"attributes": {"type": "Order"}, "id": "8015g00000AbCdEAAV"}
+
+    with pytest.raises(ValueError, match="200"):
+        await client.collections_update([typed] * 201)
+    with pytest.raises(ValueError, match=r"attributes\.type"):
+        await client.collections_update([{"id": "8015g00000AbCdEAAV"}])
+    with pytest.raises(ValueError, match="record `id`"):
+        await client.collections_update([{"attributes": {"type": "Order"}}])
+
+    assert route.call_count == 0

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy import RowMapping, and_, exists, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from paybridge.persistence.tables import integration_logs
+from paybridge.persistence.tables import integration_logs, outbox, payments
 
 
 class IntegrationLogRepository:
@@ -24,6 +24,46 @@ class IntegrationLogRepository:
             select(integration_logs)
             .where(integration_logs.c.payment_id == payment_id)
             .order_by(integration_logs.c.occurred_at)
+        )
+        return (await self._conn.execute(stmt)).mappings().all()
+
+    async def pending_for_payment(self, payment_id: str, *, limit: int) -> Sequence[RowMapping]:
+        stmt = (
+            select(integration_logs)
+            .where(
+                integration_logs.c.payment_id == payment_id,
+                integration_logs.c.sync_status == "pending",
+            )
+            .order_by(integration_logs.c.occurred_at, integration_logs.c.id)
+            .limit(limit)
+        )
+        return (await self._conn.execute(stmt)).mappings().all()
+
+    async def pending_detached(self, *, limit: int, sync_key_prefix: str) -> Sequence[RowMapping]:
+        """Pending logs no payment sync will carry: those without a payment, and those of a
+        payment already in Salesforce with no sync pending or running (`sync_key_prefix` +
+        payment id is that sync's dedupe key). Adds `payment_synced` to each row."""
+        sync_in_flight = exists(
+            select(outbox.c.id).where(
+                outbox.c.dedupe_key == literal(sync_key_prefix) + integration_logs.c.payment_id,
+                outbox.c.status.in_(["pending", "running"]),
+            )
+        )
+        payment_synced = and_(payments.c.id.is_not(None), payments.c.synced_version > 0)
+        stmt = (
+            select(integration_logs, payment_synced.label("payment_synced"))
+            .select_from(
+                integration_logs.outerjoin(payments, payments.c.id == integration_logs.c.payment_id)
+            )
+            .where(
+                integration_logs.c.sync_status == "pending",
+                or_(
+                    integration_logs.c.payment_id.is_(None),
+                    and_(payment_synced, ~sync_in_flight),
+                ),
+            )
+            .order_by(integration_logs.c.occurred_at, integration_logs.c.id)
+            .limit(limit)
         )
         return (await self._conn.execute(stmt)).mappings().all()
 

@@ -66,11 +66,16 @@ class PaymentRepository:
     async def mark_synced(
         self, payment_id: str, *, version: int, at: datetime, error: str | None
     ) -> None:
-        values: dict[str, Any] = {"last_sync_error": error}
-        if error is None:
-            values |= {"synced_version": version, "last_synced_at": at}
+        """Record a sync of `version` (or its failure). `synced_version` only moves forward:
+        a slower worker that wrote an older version never overwrites a newer one's mark."""
+        stmt = update(payments).where(payments.c.id == payment_id)
+        if error is not None:
+            await self._conn.execute(stmt.values(last_sync_error=error))
+            return
         await self._conn.execute(
-            update(payments).where(payments.c.id == payment_id).values(**values)
+            stmt.where(payments.c.synced_version <= version).values(
+                synced_version=version, last_synced_at=at, last_sync_error=None
+            )
         )
 
     # --- the ledger ---------------------------------------------------------------------

@@ -1,0 +1,110 @@
+"""`paybridge salesforce check`: can we log in, is the API version served, does every mapped
+sObject and field exist, and is every upsert key an external ID? The first thing an admin runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paybridge.adapters.salesforce.client import SalesforceClient
+from paybridge.adapters.salesforce.errors import SalesforceAuthError, SalesforceError
+from paybridge.adapters.salesforce.models import SObjectDescribe
+from paybridge.mapping.salesforce_fields import ProfileMapping, RecordMapping
+
+
+@dataclass
+class CheckReport:
+    """What was checked and every problem found (empty `problems` means ready to sync)."""
+
+    api_version: str
+    versions: list[str] = field(default_factory=list)
+    objects: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+async def check_salesforce(client: SalesforceClient, profile: ProfileMapping) -> CheckReport:
+    report = CheckReport(api_version=client.api_version)
+    try:
+        versions = await client.versions()
+    except SalesforceAuthError as exc:
+        report.problems.append(f"authentication failed: {exc.message}")
+        return report
+    report.versions = [item.version for item in versions]
+    if client.api_version not in report.versions:
+        served = ", ".join(report.versions) or "none"
+        report.problems.append(
+            f"API version {client.api_version} is not served by the org (it serves {served})"
+        )
+        return report
+    describes = _Describes(client, report)
+    for name, record in profile.records.items():
+        await _check_record(describes, report, name, record)
+    return report
+
+
+class _Describes:
+    """Describe each sObject once; a missing one is reported once."""
+
+    def __init__(self, client: SalesforceClient, report: CheckReport) -> None:
+        self._client = client
+        self._report = report
+        self._seen: dict[str, SObjectDescribe | None] = {}
+
+    async def get(self, sobject: str) -> SObjectDescribe | None:
+        if sobject not in self._seen:
+            try:
+                self._seen[sobject] = await self._client.describe(sobject)
+                self._report.objects.append(sobject)
+            except SalesforceError as exc:
+                self._seen[sobject] = None
+                self._report.problems.append(
+                    f"{sobject}: cannot describe ({exc.error_code or exc.code}): not deployed, "
+                    "not licensed, or not visible to the integration user"
+                )
+        return self._seen[sobject]
+
+
+async def _check_record(
+    describes: _Describes, report: CheckReport, name: str, record: RecordMapping
+) -> None:
+    described = await describes.get(record.sobject)
+    if described is None:
+        return
+    where = f"{record.sobject} (record {name!r})"
+    if record.key_field:
+        key = described.field(record.key_field)
+        if key is None:
+            report.problems.append(f"{where}: key field {record.key_field} is missing")
+        elif not key.external_id:
+            report.problems.append(
+                f"{where}: key field {record.key_field} is not an external ID (upsert needs one)"
+            )
+    for logical, mapped in record.fields.items():
+        if mapped.name == record.key_field:
+            continue
+        if mapped.via_external_id:
+            relationship = next(
+                (item for item in described.fields if item.relationship_name == mapped.name), None
+            )
+            if relationship is None:
+                report.problems.append(
+                    f"{where}: field {logical!r}: no relationship named {mapped.name}"
+                )
+                continue
+            parent = await describes.get(mapped.references or "")
+            target = parent.field(mapped.via_external_id) if parent else None
+            if parent is not None and (target is None or not target.external_id):
+                report.problems.append(
+                    f"{where}: field {logical!r}: {mapped.references}.{mapped.via_external_id} "
+                    "must exist and be an external ID to link records by it"
+                )
+        elif described.field(mapped.name) is None:
+            report.problems.append(f"{where}: field {logical!r}: {mapped.name} is missing")
+    report.problems.extend(
+        f"{where}: constant field {constant} is missing"
+        for constant in record.constants
+        if described.field(constant) is None
+    )

@@ -1,0 +1,124 @@
+"""A payment's stored rows → the snapshots the pure Salesforce mapping takes, and its records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import RowMapping
+
+from paybridge.domain.facts import is_placeholder_action_key
+from paybridge.domain.status import ActionType
+from paybridge.mapping.salesforce_fields import ProfileMapping
+from paybridge.mapping.salesforce_records import (
+    ActionSnapshot,
+    DisputeSnapshot,
+    PaymentSnapshot,
+    SalesforceRecord,
+    dispute_records,
+    payment_records,
+)
+
+# Record kinds in dependency order: a parent's type is always written before its children's.
+WRITE_ORDER = {
+    "custom": ("payment", "action", "dispute_case", "order", "log"),
+    "commerce": ("authorization", "payment", "refund", "dispute_case", "order", "log"),
+}
+_AUTHORIZING = frozenset({ActionType.AUTHORIZATION.value, ActionType.CARD_VERIFICATION.value})
+
+
+def type_order(profile: ProfileMapping) -> list[str]:
+    """The profile's sObjects in the order collections must write them."""
+    return [
+        profile.records[name].sobject
+        for name in WRITE_ORDER[profile.kind]
+        if name in profile.records
+    ]
+
+
+def payment_snapshot(row: RowMapping) -> PaymentSnapshot:
+    return PaymentSnapshot(
+        id=row["id"],
+        checkout_payment_id=row["checkout_payment_id"],
+        currency=row["currency"],
+        amount_minor=int(row["amount_minor"]),
+        status=row["status"],
+        created_at=row["created_at"],
+        version=int(row["version"]),
+        order_id=row["order_id"],
+        account_id=row["account_id"],
+        reference=row["reference"],
+        authorized_minor=int(row["authorized_minor"]),
+        captured_minor=int(row["captured_minor"]),
+        refunded_minor=int(row["refunded_minor"]),
+        payment_method=row["payment_method"],
+        card_last4=row["card_last4"],
+        response_code=row["response_code"],
+        response_summary=row["response_summary"],
+        market=row["market"],
+        disputed=bool(row["disputed"]),
+        last_event_at=row["last_event_at"],
+    )
+
+
+def mirrored_actions(profile: ProfileMapping, rows: Sequence[RowMapping]) -> list[ActionSnapshot]:
+    """The actions to mirror. Placeholder keys (`requested:…` holds, `pay_…:authorization`)
+    are left out: their record would be keyed by an id that is about to change, and the real
+    `act_…` record would then be a duplicate. The commerce profile keeps a placeholder
+    authorization: it is never written as a record of its own (the PaymentAuthorization is
+    keyed by the payment id), but it tells a capture from a sale."""
+    kept: list[ActionSnapshot] = []
+    for row in rows:
+        key = row["checkout_action_id"]
+        keep_for_shape = profile.kind == "commerce" and row["type"] in _AUTHORIZING
+        if is_placeholder_action_key(key) and not keep_for_shape:
+            continue
+        kept.append(
+            ActionSnapshot(
+                checkout_action_id=key,
+                type=row["type"],
+                status=row["status"],
+                amount_minor=row["amount_minor"],
+                response_code=row["response_code"],
+                reference=row["reference"],
+                requested_at=row["requested_at"],
+                processed_at=row["processed_at"],
+                final=row["final"],
+            )
+        )
+    return kept
+
+
+def dispute_snapshot(row: RowMapping, *, checkout_payment_id: str | None) -> DisputeSnapshot:
+    return DisputeSnapshot(
+        id=row["id"],
+        status=row["status"],
+        checkout_payment_id=row["checkout_payment_id"] or checkout_payment_id,
+        payment_action_id=row["payment_action_id"],
+        payment_reference=row["payment_reference"],
+        category=row["category"],
+        reason_code=row["reason_code"],
+        amount_minor=row["amount_minor"],
+        currency=row["currency"],
+        evidence_required_by=row["evidence_required_by"],
+    )
+
+
+def records_of(
+    profile: ProfileMapping,
+    payment: RowMapping,
+    actions: Sequence[RowMapping],
+    disputes: Sequence[RowMapping],
+) -> list[SalesforceRecord]:
+    """Every record of one payment's current state, parents first (disputes' Cases last)."""
+    snapshot = payment_snapshot(payment)
+    records = payment_records(profile, snapshot, mirrored_actions(profile, actions))
+    for row in disputes:
+        dispute = dispute_snapshot(row, checkout_payment_id=snapshot.checkout_payment_id)
+        records += dispute_records(profile, dispute, snapshot)
+    return records
+
+
+def links_logs_to_payment(profile: ProfileMapping) -> bool:
+    """Whether log records look their payment up (the lookup fails until the payment exists)."""
+    log = profile.records.get("log")
+    return log is not None and "payment" in log.fields

@@ -1,0 +1,320 @@
+"""Mirror payments, their actions, disputes and integration logs into Salesforce.
+
+Handlers of `salesforce.sync_payment` and `salesforce.sync_logs`. Each batch runs in phases
+that never overlap: read the current state (one short transaction), compute the records
+(pure mapping), write them (no transaction open), then record each payment's outcome (one
+short transaction each). Records are full-state upserts, so a replay is harmless; what the
+database says was synced is only ever what was actually written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import RowMapping
+
+from paybridge.adapters.salesforce.client import SalesforceClient
+from paybridge.adapters.salesforce.errors import (
+    SalesforceAuthError,
+    SalesforceError,
+    SalesforceRateLimited,
+)
+from paybridge.domain.clock import Clock
+from paybridge.mapping.salesforce_fields import ProfileMapping
+from paybridge.mapping.salesforce_records import SalesforceRecord, log_records
+from paybridge.metrics import Metrics
+from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
+from paybridge.services.ledger import SYNC_PAYMENT_TASK
+from paybridge.services.salesforce_logs import (
+    FAILED,
+    SKIPPED,
+    SYNC_LOGS_TASK,
+    SYNCED,
+    add_integration_log,
+    log_snapshot,
+    normalise_level,
+    schedule_log_sweep,
+    sync_failure_row,
+)
+from paybridge.services.salesforce_state import links_logs_to_payment, records_of, type_order
+from paybridge.services.salesforce_writes import SalesforceWriter, Write, WriteReport
+from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Postpone, Retry, Task
+
+# `ledger.enqueue_sync` keys a payment's pending sync `sync:{payments.id}`.
+PAYMENT_SYNC_KEY_PREFIX = "sync:"
+_log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    """The knobs of `SalesforceSettings` the sync uses (see settings.py for their meaning)."""
+
+    pause_on_limit: timedelta = timedelta(minutes=5)
+    log_levels: frozenset[str] = frozenset({"INFO", "WARN", "ERROR"})
+    log_throttle_ratio: float = 0.8
+    log_sweep_interval: timedelta = timedelta(minutes=1)
+    batch_threshold: int = 5
+    logs_per_payment: int = 100
+    logs_per_sweep: int = 1000
+
+
+@dataclass
+class _Payment:
+    """One payment of a batch: its row as read, its records, and the logs riding along."""
+
+    task_ids: list[int]
+    row: RowMapping
+    actions: Sequence[RowMapping] = ()
+    disputes: Sequence[RowMapping] = ()
+    log_rows: Sequence[RowMapping] = ()
+    records: list[SalesforceRecord] = field(default_factory=list)
+    logs: list[tuple[str, SalesforceRecord]] = field(default_factory=list)
+    skipped_logs: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+    def writes(self) -> list[Write]:
+        own = [Write(owner=self.id, record=record) for record in self.records]
+        return own + [Write(owner=self.id, record=rec, log_id=log) for log, rec in self.logs]
+
+
+class SalesforceSyncService:
+    """Writes payment state and integration logs to one Salesforce org."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        client: SalesforceClient,
+        profile: ProfileMapping,
+        clock: Clock,
+        metrics: Metrics,
+        config: SyncConfig | None = None,
+    ) -> None:
+        self._uow = uow
+        self._profile = profile
+        self._clock = clock
+        self._config = config or SyncConfig()
+        self._levels = frozenset(normalise_level(level) for level in self._config.log_levels)
+        self._link_logs = links_logs_to_payment(profile)
+        self._writer = SalesforceWriter(client, metrics=metrics, type_order=type_order(profile))
+
+    def task_handlers(self) -> dict[str, BatchHandler]:
+        return {SYNC_PAYMENT_TASK: self.sync_payments, SYNC_LOGS_TASK: self.sync_logs}
+
+    async def schedule_log_sweep(self) -> None:
+        """Start the periodic sweep of logs no payment sync carries (idempotent)."""
+        async with self._uow() as uow:
+            await schedule_log_sweep(uow, now=self._clock())
+            await uow.commit()
+
+    # --- payments ------------------------------------------------------------------------
+
+    async def sync_payments(self, tasks: Sequence[Task]) -> Mapping[int, Outcome]:
+        """Write every payment of the batch; one outcome per task."""
+        now = self._clock()
+        outcomes: dict[int, Outcome] = {}
+        by_payment: dict[str, list[int]] = {}
+        for task in tasks:
+            payment_id = task.payload.get("payment_id")
+            if isinstance(payment_id, str):
+                by_payment.setdefault(payment_id, []).append(task.id)
+            else:
+                outcomes[task.id] = Dead("malformed sync task: no payment_id in its payload")
+        hold_logs = self._writer.usage_above(self._config.log_throttle_ratio)
+        payments = await self._load(by_payment, with_logs=not hold_logs, outcomes=outcomes)
+        payments = [payment for payment in payments if await self._build(payment, outcomes, now)]
+        writes = [payment.writes() for payment in payments]
+        if len(payments) >= self._config.batch_threshold:
+            report = await self._writer.grouped([write for unit in writes for write in unit])
+        else:
+            report = await self._writer.per_unit(writes)
+        if report.interrupted is not None:
+            _log_interruption(report.interrupted, kind=SYNC_PAYMENT_TASK)
+        # Logs a synced payment leaves behind (held, or not reached) go with the next sweep;
+        # a payment still to be retried carries its own logs then.
+        logs_left = False
+        for payment in payments:
+            outcome = self._outcome(payment, report, now)
+            unsent = await self._record(payment, report, outcome, now)
+            logs_left |= isinstance(outcome, Done) and (unsent or hold_logs)
+            outcomes.update(dict.fromkeys(payment.task_ids, outcome))
+        if logs_left:
+            await self._schedule_sweep(now=now, later=hold_logs)
+        return outcomes
+
+    async def _load(
+        self, by_payment: Mapping[str, list[int]], *, with_logs: bool, outcomes: dict[int, Outcome]
+    ) -> list[_Payment]:
+        """Each payment's current rows, read in one short transaction."""
+        loaded: list[_Payment] = []
+        async with self._uow() as uow:
+            for payment_id, task_ids in by_payment.items():
+                row = await uow.payments.get(payment_id)
+                if row is None:
+                    outcomes.update(dict.fromkeys(task_ids, Dead(f"no payment {payment_id}")))
+                    continue
+                payment = _Payment(task_ids=task_ids, row=row)
+                payment.actions = await uow.payments.list_actions(payment_id)
+                payment.disputes = await uow.disputes.list_for_payment(payment_id)
+                if with_logs:
+                    payment.log_rows = await uow.logs.pending_for_payment(
+                        payment_id, limit=self._config.logs_per_payment
+                    )
+                loaded.append(payment)
+        return loaded
+
+    async def _build(self, payment: _Payment, outcomes: dict[int, Outcome], now: datetime) -> bool:
+        """Compute the payment's records; a mapping failure parks its task (False)."""
+        try:
+            payment.records = records_of(
+                self._profile, payment.row, payment.actions, payment.disputes
+            )
+            mirrored, payment.skipped_logs = self._by_level(payment.log_rows)
+            records = log_records(self._profile, [log_snapshot(row) for row in mirrored])
+        except (ValueError, LookupError) as exc:
+            error = f"cannot map payment to Salesforce records: {exc}"
+            async with self._uow() as uow:
+                await self._park(uow, payment.row, error, code="mapping_error", now=now)
+                await uow.commit()
+            outcomes.update(dict.fromkeys(payment.task_ids, Dead(error)))
+            return False
+        payment.logs = [(row["id"], record) for row, record in zip(mirrored, records, strict=True)]
+        return True
+
+    def _outcome(self, payment: _Payment, report: WriteReport, now: datetime) -> Outcome:
+        failed = report.first_failure(payment.id)
+        if failed is not None:
+            write, failure = failed
+            reason = failure.describe(write.record)
+            return Retry(reason) if failure.transient else Dead(reason)
+        essential = [
+            index
+            for index, write in enumerate(report.writes)
+            if write.owner == payment.id and write.essential
+        ]
+        if all(report.attempted(index) for index in essential):
+            return Done()
+        return self._interrupted(report.interrupted, now)
+
+    def _interrupted(self, error: SalesforceError | None, now: datetime) -> Outcome:
+        message = error.message if error is not None else "not attempted"
+        if isinstance(error, SalesforceRateLimited | SalesforceAuthError):
+            # Not the task's fault: hold the whole kind, keep everything queued.
+            return Postpone(message, until=now + self._config.pause_on_limit)
+        return Retry(message)
+
+    async def _record(
+        self, payment: _Payment, report: WriteReport, outcome: Outcome, now: datetime
+    ) -> bool:
+        """Store one payment's outcome; True when some of its logs are still pending."""
+        synced, refused = report.log_outcomes(owner=payment.id)
+        version = int(payment.row["version"])
+        async with self._uow() as uow:
+            if isinstance(outcome, Done):
+                await uow.payments.mark_synced(payment.id, version=version, at=now, error=None)
+            elif isinstance(outcome, Dead):
+                failed = report.first_failure(payment.id)
+                code = failed[1].error_code if failed else "salesforce_rejected"
+                await self._park(uow, payment.row, outcome.error, code=code, now=now)
+            await uow.logs.mark(synced, status=SYNCED, at=now)
+            await uow.logs.mark(refused, status=FAILED, at=now)
+            await uow.logs.mark(payment.skipped_logs, status=SKIPPED, at=now)
+            await uow.commit()
+        if isinstance(outcome, Done):
+            _log.info(
+                "salesforce.payment.synced",
+                checkout_payment_id=payment.row["checkout_payment_id"],
+                version=version,
+                logs=len(synced),
+            )
+        return len(synced) + len(refused) < len(payment.logs)
+
+    async def _park(
+        self, uow: UnitOfWork, row: RowMapping, error: str, *, code: str, now: datetime
+    ) -> None:
+        """Keep the failure where people look: the payment, an integration log, the logs."""
+        payment_id = str(row["id"])
+        await uow.payments.mark_synced(payment_id, version=int(row["version"]), at=now, error=error)
+        await add_integration_log(
+            uow, sync_failure_row(row, error_code=code, message=error, now=now), now=now
+        )
+        _log.error(
+            "salesforce.upsert.failed",
+            checkout_payment_id=row["checkout_payment_id"],
+            error_code=code,
+            error=error,
+        )
+
+    # --- logs without a payment sync -----------------------------------------------------
+
+    async def sync_logs(self, tasks: Sequence[Task]) -> Mapping[int, Outcome]:
+        """The sweep: logs no payment sync will carry, in sObject Collections."""
+        now = self._clock()
+        ratio = self._config.log_throttle_ratio
+        if self._writer.usage_above(ratio) and await self._writer.refresh_usage_above(ratio):
+            held = Postpone("Salesforce API usage is high: logs held", until=self._later(now))
+            return dict.fromkeys((task.id for task in tasks), held)
+        async with self._uow() as uow:
+            rows = await uow.logs.pending_detached(
+                limit=self._config.logs_per_sweep, sync_key_prefix=PAYMENT_SYNC_KEY_PREFIX
+            )
+        mirrored, skipped = self._by_level(rows)
+        snapshots = [
+            log_snapshot(row, link_payment=bool(row["payment_synced"]) or not self._link_logs)
+            for row in mirrored
+        ]
+        records = log_records(self._profile, snapshots)
+        writes = [
+            Write(owner=row["id"], record=record, log_id=row["id"])
+            for row, record in zip(mirrored, records, strict=True)
+        ]
+        report = await self._writer.grouped(writes)
+        synced, refused = report.log_outcomes()
+        async with self._uow() as uow:
+            await uow.logs.mark(synced, status=SYNCED, at=now)
+            await uow.logs.mark(refused, status=FAILED, at=now)
+            await uow.logs.mark(skipped, status=SKIPPED, at=now)
+            if report.interrupted is None:
+                full = len(rows) >= self._config.logs_per_sweep
+                next_run = now if full else now + self._config.log_sweep_interval
+                await schedule_log_sweep(uow, now=now, run_at=next_run)
+            await uow.commit()
+        if refused:
+            _log.error("salesforce.logs.refused", count=len(refused))
+        if report.interrupted is not None:
+            _log_interruption(report.interrupted, kind=SYNC_LOGS_TASK)
+            outcome = self._interrupted(report.interrupted, now)
+            return dict.fromkeys((task.id for task in tasks), outcome)
+        return dict.fromkeys((task.id for task in tasks), Done())
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _by_level(self, rows: Sequence[RowMapping]) -> tuple[list[RowMapping], list[str]]:
+        """Rows whose level is mirrored, and the ids of those that are not."""
+        mirrored = [row for row in rows if normalise_level(row["level"]) in self._levels]
+        kept = {row["id"] for row in mirrored}
+        return mirrored, [row["id"] for row in rows if row["id"] not in kept]
+
+    def _later(self, now: datetime) -> datetime:
+        return now + self._config.pause_on_limit
+
+    async def _schedule_sweep(self, *, now: datetime, later: bool) -> None:
+        async with self._uow() as uow:
+            await schedule_log_sweep(uow, now=now, run_at=self._later(now) if later else now)
+            await uow.commit()
+
+
+def _log_interruption(error: SalesforceError, *, kind: str) -> None:
+    _log.warning(
+        "salesforce.sync.interrupted",
+        kind=kind,
+        error_type=type(error).__name__,
+        error_code=error.error_code,
+        error=error.message,
+    )

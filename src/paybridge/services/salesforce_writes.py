@@ -1,0 +1,303 @@
+"""Write Salesforce records in as few API calls as possible and say what happened to each.
+
+Two shapes: one Composite request per unit (≤ 25 subrequests, chunked in order) for trickles,
+or sObject Collections per object type (≤ 200 records, parents' types first) for bursts.
+Both use `allOrNone: false`, so one bad record fails alone. A call that fails as a whole
+(limit, outage, auth) stops the plan: writes not attempted are reported as such and the
+caller decides (postpone, retry) — every write is an idempotent full-state upsert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from paybridge.adapters.salesforce.client import (
+    COLLECTIONS_MAX_RECORDS,
+    COMPOSITE_MAX_SUBREQUESTS,
+    SalesforceClient,
+)
+from paybridge.adapters.salesforce.errors import (
+    SalesforceError,
+    SalesforcePermanentError,
+    error_for,
+)
+from paybridge.adapters.salesforce.models import (
+    CompositeResult,
+    RecordResult,
+    SalesforceErrorItem,
+    collection_record,
+    collection_update_record,
+)
+from paybridge.mapping.salesforce_records import SalesforceRecord
+from paybridge.metrics import Metrics
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One record to write on behalf of `owner` (a payment row id, or a log id).
+
+    `log_id` marks an integration-log write: non-essential, it never fails its owner.
+    """
+
+    owner: str
+    record: SalesforceRecord
+    log_id: str | None = None
+
+    @property
+    def essential(self) -> bool:
+        return self.log_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFailure:
+    """Why Salesforce refused one record; `transient` failures are worth another attempt."""
+
+    error_code: str
+    message: str
+    fields: tuple[str, ...] = ()
+    transient: bool = False
+
+    def describe(self, record: SalesforceRecord) -> str:
+        where = f"{record.sobject} {record.key_value}"
+        fields = f" [{', '.join(self.fields)}]" if self.fields else ""
+        return f"{where}: {self.error_code}: {self.message}{fields}"
+
+
+@dataclass
+class WriteReport:
+    """Per write (by index): None when written, a failure, or absent when never attempted."""
+
+    writes: Sequence[Write]
+    results: dict[int, RecordFailure | None]
+    interrupted: SalesforceError | None = None
+
+    def attempted(self, index: int) -> bool:
+        return index in self.results
+
+    def log_outcomes(self, owner: str | None = None) -> tuple[list[str], list[str]]:
+        """Ids of the (owner's) logs written, and of those Salesforce refused for good.
+        Logs in neither list were not reached or failed transiently: still pending."""
+        synced: list[str] = []
+        refused: list[str] = []
+        for index, write in enumerate(self.writes):
+            if (
+                write.log_id is None
+                or owner not in (None, write.owner)
+                or index not in self.results
+            ):
+                continue
+            failure = self.results[index]
+            if failure is None:
+                synced.append(write.log_id)
+            elif not failure.transient:
+                refused.append(write.log_id)
+        return synced, refused
+
+    def first_failure(self, owner: str) -> tuple[Write, RecordFailure] | None:
+        """The owner's first failed essential write, in write order (parents come first)."""
+        for index, write in enumerate(self.writes):
+            failure = self.results.get(index)
+            if write.owner == owner and write.essential and failure is not None:
+                return write, failure
+        return None
+
+
+class SalesforceWriter:
+    """Runs write plans through a `SalesforceClient`, counting calls per operation."""
+
+    def __init__(
+        self, client: SalesforceClient, *, metrics: Metrics, type_order: Sequence[str]
+    ) -> None:
+        self._client = client
+        self._metrics = metrics
+        self._rank = {sobject: index for index, sobject in enumerate(type_order)}
+
+    def usage_above(self, ratio: float) -> bool:
+        """Whether the last `Sforce-Limit-Info` seen put daily API usage above `ratio`."""
+        usage = self._client.last_api_usage
+        return usage is not None and usage[1] > 0 and usage[0] / usage[1] > ratio
+
+    async def refresh_usage_above(self, ratio: float) -> bool:
+        """Usage is only learnt from responses: ask `/limits` once before deciding again."""
+        before = self._client.api_calls
+        try:
+            await self._client.limits()
+        except SalesforceError:
+            return True
+        finally:
+            self._count("limits", self._client.api_calls - before)
+        return self.usage_above(ratio)
+
+    async def per_unit(self, units: Sequence[Sequence[Write]]) -> WriteReport:
+        """One Composite request per unit (more when a unit exceeds 25 records)."""
+        writes = [write for unit in units for write in unit]
+        report = WriteReport(writes=writes, results={})
+        start = 0
+        try:
+            for unit in units:
+                indexes = list(range(start, start + len(unit)))
+                start += len(unit)
+                for chunk in _chunks(indexes, COMPOSITE_MAX_SUBREQUESTS):
+                    await self._composite(report, _skip_failed_owners(report, chunk))
+        except SalesforceError as exc:  # limit, outage, auth: refused requests never get here
+            report.interrupted = exc
+        return report
+
+    async def grouped(self, writes: Sequence[Write]) -> WriteReport:
+        """sObject Collections: every record of a type together, parents' types first."""
+        report = WriteReport(writes=list(writes), results={})
+        groups: dict[tuple[str, str, str | None], list[int]] = {}
+        for index, write in enumerate(writes):
+            record = write.record
+            groups.setdefault((record.sobject, record.key_kind, record.key_field), []).append(index)
+        ordered = sorted(groups.items(), key=lambda item: self._rank.get(item[0][0], len(groups)))
+        try:
+            for (sobject, key_kind, key_field), indexes in ordered:
+                for chunk in _distinct_chunks(writes, indexes, COLLECTIONS_MAX_RECORDS):
+                    todo = _skip_failed_owners(report, chunk)
+                    if key_kind == "external_id" and key_field:
+                        await self._upsert_collection(report, sobject, key_field, todo)
+                    else:
+                        await self._update_collection(report, todo)
+        except SalesforceError as exc:  # limit, outage, auth: refused requests never get here
+            report.interrupted = exc
+        return report
+
+    # --- calls -----------------------------------------------------------------------------
+
+    async def _composite(self, report: WriteReport, indexes: Sequence[int]) -> None:
+        if not indexes:
+            return
+        records = [report.writes[index].record for index in indexes]
+        results = await self._call_or_fail(
+            report,
+            indexes,
+            "composite",
+            lambda: self._client.composite_records(records, all_or_none=False),
+        )
+        if results is None:
+            return
+        for index, result in zip(indexes, results, strict=True):
+            report.results[index] = _composite_failure(result)
+
+    async def _upsert_collection(
+        self, report: WriteReport, sobject: str, key_field: str, indexes: Sequence[int]
+    ) -> None:
+        if not indexes:
+            return
+        body = [collection_record(report.writes[index].record) for index in indexes]
+        results = await self._call_or_fail(
+            report,
+            indexes,
+            "collections_upsert",
+            lambda: self._client.collections_upsert(sobject, key_field, body, all_or_none=False),
+        )
+        if results is None:
+            return
+        for index, result in zip(indexes, results, strict=True):
+            report.results[index] = _record_failure(result)
+
+    async def _update_collection(self, report: WriteReport, indexes: Sequence[int]) -> None:
+        if not indexes:
+            return
+        body = [collection_update_record(report.writes[index].record) for index in indexes]
+        results = await self._call_or_fail(
+            report,
+            indexes,
+            "collections_update",
+            lambda: self._client.collections_update(body, all_or_none=False),
+        )
+        if results is None:
+            return
+        for index, result in zip(indexes, results, strict=True):
+            report.results[index] = _record_failure(result)
+
+    async def _call_or_fail(
+        self,
+        report: WriteReport,
+        indexes: Sequence[int],
+        operation: str,
+        call: Callable[[], Awaitable[list[T]]],
+    ) -> list[T] | None:
+        """Run one API call; a request refused as a whole fails each of its records."""
+        before = self._client.api_calls
+        try:
+            return await call()
+        except SalesforcePermanentError as exc:
+            failure = RecordFailure(
+                error_code=exc.error_code or exc.code,
+                message=exc.message,
+                fields=tuple(exc.fields),
+            )
+            for index in indexes:
+                report.results[index] = failure
+            return None
+        finally:
+            self._count(operation, self._client.api_calls - before)
+
+    def _count(self, operation: str, calls: int) -> None:
+        if calls:
+            self._metrics.salesforce_calls.labels(operation).inc(calls)
+        usage = self._client.last_api_usage
+        if usage is not None:
+            self._metrics.salesforce_api_usage.labels("used").set(usage[0])
+            self._metrics.salesforce_api_usage.labels("limit").set(usage[1])
+
+
+def _failure_of(status_code: int, errors: list[SalesforceErrorItem]) -> RecordFailure:
+    typed = error_for(status_code, errors)
+    first = errors[0] if errors else None
+    return RecordFailure(
+        error_code=first.error_code if first else typed.code,
+        message=first.message if first else typed.message,
+        fields=tuple(first.fields) if first else (),
+        transient=not isinstance(typed, SalesforcePermanentError),
+    )
+
+
+def _composite_failure(result: CompositeResult) -> RecordFailure | None:
+    return None if result.ok else _failure_of(result.http_status_code, result.errors)
+
+
+def _record_failure(result: RecordResult) -> RecordFailure | None:
+    # Collections report per-record errors without an HTTP status: classify by errorCode.
+    return None if result.success else _failure_of(400, result.errors)
+
+
+def _skip_failed_owners(report: WriteReport, indexes: Sequence[int]) -> list[int]:
+    """Children of a refused parent would only fail on the lookup: don't send them."""
+    failed = {
+        write.owner
+        for index, write in enumerate(report.writes)
+        if write.essential and report.results.get(index) is not None
+    }
+    return [index for index in indexes if report.writes[index].owner not in failed]
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _distinct_chunks(writes: Sequence[Write], indexes: Sequence[int], size: int) -> list[list[int]]:
+    """Chunks of at most `size` where no record key repeats (several payments of one Order):
+    Salesforce refuses a collection that names the same record twice."""
+    chunks: list[list[int]] = []
+    keys: list[set[str]] = []
+    for index in indexes:
+        key = writes[index].record.key_value
+        target = next(
+            (n for n, chunk in enumerate(chunks) if len(chunk) < size and key not in keys[n]),
+            None,
+        )
+        if target is None:
+            chunks.append([])
+            keys.append(set())
+            target = len(chunks) - 1
+        chunks[target].append(index)
+        keys[target].add(key)
+    return chunks
