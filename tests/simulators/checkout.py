@@ -4,11 +4,13 @@ Behaviour follows the reference (NOTES §2–3): 201 for processed payments (a d
 with `approved: false`), 202 + `_links.redirect` when 3DS is asked for or the source is an
 APM, 202 + `action_id` for captures, voids and refunds, 2xx replays for a repeated
 `Cko-Idempotency-Key`, 401 without a Bearer key. Amounts ending in 05 (…05 minor units) are
-declined with 20005, like the sandbox's decline amounts.
+declined with 20005, like the sandbox's decline amounts. Disputes (NOTES §5): `add_dispute`,
+GET, accept (204), evidence PUT/POST (204; 422 once not `evidence_required`), `POST /files`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -48,7 +51,8 @@ class SimPayment:
 @dataclass
 class CheckoutSimulator:
     """Knobs: `fail_next` answers N requests with `fail_status`; `requests` records bodies
-    and headers; `accepted_keys` adds secret keys (other entities' accounts) to `secret_key`."""
+    and headers; `accepted_keys` adds secret keys (other entities' accounts) to `secret_key`;
+    `latency_s` delays every answer (a slow Checkout.com, for benchmarks)."""
 
     secret_key: str = "sk_sbox_simulator"
     accepted_keys: set[str] = field(default_factory=set)
@@ -57,6 +61,11 @@ class CheckoutSimulator:
     requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
     fail_next: int = 0
     fail_status: int = 503
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uploads: list[dict[str, Any]] = field(default_factory=list)
+    accept_keys: set[str] = field(default_factory=set)
+    latency_s: float = 0.0
 
     def app(self) -> Starlette:
         return Starlette(
@@ -66,6 +75,10 @@ class CheckoutSimulator:
                 Route("/payments/{pid}/captures", self._capture, methods=["POST"]),
                 Route("/payments/{pid}/voids", self._void, methods=["POST"]),
                 Route("/payments/{pid}/refunds", self._refund, methods=["POST"]),
+                Route("/disputes/{did}", self._get_dispute, methods=["GET"]),
+                Route("/disputes/{did}/accept", self._accept_dispute, methods=["POST"]),
+                Route("/disputes/{did}/evidence", self._evidence, methods=["PUT", "POST"]),
+                Route("/files", self._upload_file, methods=["POST"]),
             ]
         )
 
@@ -78,7 +91,11 @@ class CheckoutSimulator:
         ]
 
     async def _guard(self, request: Request) -> tuple[Response | None, Any, str | None]:
-        body = await request.json() if await request.body() else None
+        if self.latency_s > 0:
+            await asyncio.sleep(self.latency_s)
+        raw = await request.body()
+        multipart = request.headers.get("content-type", "").startswith("multipart/")
+        body = await request.json() if raw and not multipart else None
         self.requests.append((request.method, request.url.path, dict(request.headers), body))
         keys = {self.secret_key, *self.accepted_keys}
         if request.headers.get("authorization") not in {f"Bearer {key}" for key in keys}:
@@ -227,6 +244,129 @@ class CheckoutSimulator:
 
     async def _refund(self, request: Request) -> Response:
         return await self._action(request, "refund")
+
+    # --- disputes (NOTES §5): GET, accept, evidence PUT/POST, files -----------------------
+
+    def add_dispute(
+        self,
+        *,
+        payment_id: str | None,
+        status: str = "evidence_required",
+        amount: int = 14990,
+        currency: str = "EUR",
+        category: str = "product_service_not_received",
+        reason_code: str = "13.1",
+        action_id: str | None = None,
+        evidence_required_by: str = "2026-12-12T00:00:00Z",
+        received_on: str = "2026-11-28T09:00:00Z",
+        dispute_id: str | None = None,
+    ) -> str:
+        """A dispute as `GET /disputes/{id}` returns it; returns its `dsp_…` id."""
+        did = dispute_id or "dsp_" + "".join(secrets.choice(_ALPHABET) for _ in range(22))
+        self.disputes[did] = {
+            "id": did,
+            "entity_id": "ent_wxglze3wwywujg4nna5fb7ldli",
+            "category": category,
+            "amount": amount,
+            "currency": currency,
+            "reason_code": reason_code,
+            "status": status,
+            "relevant_evidence": ["proof_of_delivery_or_service", "invoice_or_receipt"],
+            "evidence_required_by": evidence_required_by,
+            "received_on": received_on,
+            "last_update": received_on,
+            "payment": {
+                "id": payment_id,
+                "action_id": action_id or cko_id("act"),
+                "amount": amount,
+                "currency": currency,
+                "method": "Visa",
+                "processed_on": received_on,
+            }
+            if payment_id
+            else None,
+            "_links": {"self": {"href": f"https://api.sandbox.checkout.com/disputes/{did}"}},
+        }
+        return did
+
+    def set_dispute_status(self, dispute_id: str, status: str, *, at: str | None = None) -> None:
+        dispute = self.disputes[dispute_id]
+        dispute["status"] = status
+        if at is not None:
+            dispute["last_update"] = at
+
+    async def _get_dispute(self, request: Request) -> Response:
+        early, _, _ = await self._guard(request)
+        if early is not None:
+            return early
+        dispute = self.disputes.get(request.path_params["did"])
+        if dispute is None:
+            return Response(status_code=404)
+        return JSONResponse({k: v for k, v in dispute.items() if v is not None})
+
+    def _dispute_or_refusal(
+        self, request: Request
+    ) -> tuple[dict[str, Any] | None, Response | None]:
+        dispute = self.disputes.get(request.path_params["did"])
+        if dispute is None:
+            return None, Response(status_code=404)
+        if dispute["status"] != "evidence_required":
+            refusal = {"request_id": cko_id("req"), "error_type": "request_invalid"}
+            return None, JSONResponse(refusal, status_code=422)
+        return dispute, None
+
+    async def _accept_dispute(self, request: Request) -> Response:
+        early, _, key = await self._guard(request)
+        if early is not None:
+            return early
+        if key is not None and key in self.accept_keys:
+            return Response(status_code=204)  # a replayed Cko-Idempotency-Key
+        dispute, refusal = self._dispute_or_refusal(request)
+        if dispute is None:
+            assert refusal is not None
+            return refusal
+        dispute["status"] = "accepted"
+        if key is not None:
+            self.accept_keys.add(key)
+        return Response(status_code=204)
+
+    async def _evidence(self, request: Request) -> Response:
+        early, body, _ = await self._guard(request)
+        if early is not None:
+            return early
+        dispute, refusal = self._dispute_or_refusal(request)
+        if dispute is None:
+            assert refusal is not None
+            return refusal
+        if request.method == "PUT":
+            if not body:
+                return JSONResponse({"error_codes": ["evidence_required"]}, status_code=422)
+            self.evidence[dispute["id"]] = dict(body)
+        else:
+            dispute["status"] = "evidence_under_review"
+        return Response(status_code=204)
+
+    async def _upload_file(self, request: Request) -> Response:
+        early, _, _ = await self._guard(request)
+        if early is not None:
+            return early
+        async with request.form() as form:
+            upload, purpose = form.get("file"), form.get("purpose")
+            if not isinstance(upload, UploadFile) or purpose != "dispute_evidence":
+                return JSONResponse({"error_codes": ["file_invalid"]}, status_code=422)
+            content = await upload.read()
+            file_id = cko_id("file")
+            self.uploads.append(
+                {
+                    "id": file_id,
+                    "filename": upload.filename,
+                    "content_type": upload.content_type,
+                    "size": len(content),
+                    "purpose": purpose,
+                }
+            )
+        links = {"self": {"href": f"https://api.sandbox.checkout.com/files/{file_id}"}}
+        return JSONResponse({"id": file_id, "_links": links}, status_code=200)
 
 
 class LosingResponses(httpx.AsyncBaseTransport):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from paybridge.adapters.checkout.models import (
     ActionAcceptedResponse,
     CaptureRequest,
+    Dispute,
+    FileUploadResponse,
     PaymentRequest,
     PaymentResponse,
     RefundRequest,
@@ -45,3 +48,32 @@ class CheckoutPayments(Protocol):
         idempotency_key: str,
         secret_key: str | None = None,
     ) -> ActionAcceptedResponse: ...
+
+
+class CheckoutDisputes(Protocol):
+    async def get_dispute(self, dispute_id: str, *, secret_key: str | None = None) -> Dispute: ...
+
+    async def accept_dispute(
+        self,
+        dispute_id: str,
+        *,
+        idempotency_key: str | None = None,
+        secret_key: str | None = None,
+    ) -> None: ...
+
+    async def provide_dispute_evidence(
+        self, dispute_id: str, evidence: Mapping[str, str], *, secret_key: str | None = None
+    ) -> None: ...
+
+    async def submit_dispute_evidence(
+        self, dispute_id: str, *, secret_key: str | None = None
+    ) -> None: ...
+
+    async def upload_file(
+        self,
+        filename: str,
+        content: bytes,
+        content_type: str,
+        *,
+        secret_key: str | None = None,
+    ) -> FileUploadResponse: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import RowMapping
 
+from paybridge.domain.disputes import lost_minor, parse_status
 from paybridge.domain.money import format_major
 from paybridge.domain.status import ActionStatus, ActionType, PaymentStatus
 from paybridge.errors import NotFound
@@ -20,6 +21,16 @@ from paybridge.services.ledger import state_of
 
 def _major(amount_minor: int | None, currency: str) -> str | None:
     return None if amount_minor is None else format_major(amount_minor, currency)
+
+
+def lost_in_disputes(disputes: list[RowMapping], currency: str) -> int:
+    """Minor units lost to the payment's disputes (those in its own currency)."""
+    total = 0
+    for row in disputes:
+        status = parse_status(row["status"])
+        if status is not None and (row["currency"] or currency) == currency:
+            total += lost_minor(status, row["amount_minor"])
+    return total
 
 
 def build_payment_read(
@@ -53,6 +64,7 @@ def build_payment_read(
             available_to_capture=major(state.available_to_capture),
             available_to_refund=major(state.available_to_refund),
             available_to_void=major(state.available_to_void),
+            lost_in_disputes=major(lost_in_disputes(disputes, currency)),
         ),
         actions=[
             ActionRead(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.persistence.dialect import upsertable_insert
-from paybridge.persistence.tables import disputes
+from paybridge.persistence.tables import disputes, payments
 
 
 class DisputeRepository:
@@ -43,3 +43,37 @@ class DisputeRepository:
         await self._conn.execute(
             update(disputes).where(disputes.c.id == dispute_id).values(**values)
         )
+
+    async def unlinked(
+        self, *, checkout_payment_id: str, reference: str | None, for_update: bool = False
+    ) -> Sequence[RowMapping]:
+        """Disputes not linked to a payment yet that name this one (its Checkout.com id, or
+        its reference)."""
+        match = disputes.c.checkout_payment_id == checkout_payment_id
+        if reference:
+            match = or_(match, disputes.c.payment_reference == reference)
+        stmt = (
+            select(disputes).where(disputes.c.payment_id.is_(None), match).order_by(disputes.c.id)
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self._conn.execute(stmt)).mappings().all()
+
+    async def payments_with_reference(self, reference: str) -> Sequence[RowMapping]:
+        """Candidate payments for a dispute that names only the payment's reference."""
+        stmt = (
+            select(payments.c.id, payments.c.checkout_payment_id, payments.c.captured_minor)
+            .where(payments.c.reference == reference)
+            .order_by(payments.c.created_at)
+        )
+        return (await self._conn.execute(stmt)).mappings().all()
+
+    async def list_naming_payment(
+        self, checkout_payment_id: str, *, payment_id: str | None
+    ) -> Sequence[RowMapping]:
+        """Disputes linked to the payment, or naming its Checkout.com id (not linked yet)."""
+        match = disputes.c.checkout_payment_id == checkout_payment_id
+        if payment_id is not None:
+            match = or_(match, disputes.c.payment_id == payment_id)
+        stmt = select(disputes).where(match).order_by(disputes.c.created_at, disputes.c.id)
+        return (await self._conn.execute(stmt)).mappings().all()
