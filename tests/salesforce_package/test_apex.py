@@ -1,0 +1,61 @@
+"""Apex hygiene the org would only report at deploy or test time: every class is tested with a
+callout mock, Flow actions call out safely, and the idempotency key comes from System.UUID."""
+
+from __future__ import annotations
+
+import re
+
+from tests.salesforce_package.package import apex_sources, is_test_class, strip_comments
+
+
+def _split() -> tuple[dict[str, str], dict[str, str]]:
+    sources = {name: strip_comments(text) for name, text in apex_sources().items()}
+    tests = {name: text for name, text in sources.items() if is_test_class(text)}
+    return {n: t for n, t in sources.items() if n not in tests}, tests
+
+
+def test_every_class_is_covered_by_a_test_that_sets_a_callout_mock() -> None:
+    classes, tests = _split()
+    assert classes
+    assert tests
+    mocking = {name: text for name, text in tests.items() if "Test.setMock(" in text}
+    for name in classes:
+        users = [t for t, text in mocking.items() if re.search(rf"\b{name}\b", text)]
+        assert users, f"no test class using Test.setMock references {name}"
+
+
+def test_every_test_class_but_the_mock_sets_the_mock() -> None:
+    _, tests = _split()
+    for name, text in tests.items():
+        if "implements HttpCalloutMock" in text:
+            continue
+        assert "Test.setMock(HttpCalloutMock.class" in text, name
+
+
+def test_flow_actions_call_out_safely_and_are_bulk_tested() -> None:
+    classes, tests = _split()
+    invocables = {n: t for n, t in classes.items() if "@InvocableMethod" in t}
+    assert set(invocables) >= {
+        "PaybridgeCaptureAction",
+        "PaybridgeVoidAction",
+        "PaybridgeRefundAction",
+        "PaybridgeAcceptDisputeAction",
+        "PaybridgeTakePayment",
+    }
+    for name, text in invocables.items():
+        annotation = re.search(r"@InvocableMethod\((.*?)\)\s*public", text, re.S)
+        assert annotation is not None, name
+        assert re.search(r"\bcallout\s*=\s*true\b", annotation.group(1)), name
+        # One result per input: List<Request> in, List<Result> out.
+        assert re.search(r"static List<[\w.]+> \w+\(\s*List<[\w.]*Request> ", text), name
+        # Some test calls the action itself (the tests pass two or more inputs per call).
+        assert any(re.search(rf"\b{name}\.\w+\(", t) for t in tests.values()), name
+
+
+def test_queueable_allows_callouts_and_keys_come_from_uuid() -> None:
+    classes, _ = _split()
+    assert "implements Queueable, Database.AllowsCallouts" in classes["PaybridgeCalloutJob"]
+    assert "UUID.randomUUID().toString()" in classes["PaybridgeIdempotency"]
+    client = classes["PaybridgeClient"]
+    assert "request.setHeader('Idempotency-Key', idempotencyKey)" in client
+    assert "request.setHeader('X-API-Key'" not in client, "the Named Credential adds the key"
