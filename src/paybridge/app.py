@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import os
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -13,7 +15,14 @@ from fastapi import FastAPI
 from paybridge import __version__
 from paybridge.adapters.checkout.client import CheckoutClient
 from paybridge.adapters.http import RetryPolicy, build_http_client
-from paybridge.api import actions, health, payments
+from paybridge.adapters.salesforce.auth import (
+    ClientCredentialsFlow,
+    JwtBearerFlow,
+    TokenFlow,
+    TokenProvider,
+)
+from paybridge.adapters.salesforce.client import SalesforceClient
+from paybridge.api import actions, disputes, health, payments, webhooks
 from paybridge.api.errors import install_error_handlers
 from paybridge.api.middleware import RequestContextMiddleware
 from paybridge.api.openapi import install_openapi
@@ -21,20 +30,31 @@ from paybridge.container import Container
 from paybridge.domain.clock import Clock, utc_now
 from paybridge.logging import configure_logging
 from paybridge.mapping.field_map import load_field_map
+from paybridge.mapping.markets_file import load_market_config
+from paybridge.mapping.salesforce_fields import load_salesforce_mapping
 from paybridge.metrics import Metrics
 from paybridge.persistence.engine import create_engine
-from paybridge.persistence.uow import unit_of_work_factory
+from paybridge.persistence.uow import UnitOfWorkFactory, unit_of_work_factory
 from paybridge.schemas.actions import CaptureCreate, RefundCreate, VoidCreate
+from paybridge.schemas.disputes import EvidenceUpdate
 from paybridge.schemas.payments import PaymentCreate
+from paybridge.security import CallerAuthenticator, JwtVerifier
 from paybridge.services.actions import ActionService
 from paybridge.services.audit import CheckoutCallRecorder
+from paybridge.services.dispute_actions import DisputeActionService
+from paybridge.services.disputes import DisputeService
 from paybridge.services.idempotency import IdempotencyService
 from paybridge.services.payments import PaymentDefaults, PaymentService
-from paybridge.settings import Settings
+from paybridge.services.salesforce_disputes import SalesforceDisputeSync
+from paybridge.services.salesforce_sync import SalesforceSyncService, SyncConfig
+from paybridge.services.tasks import TaskService
+from paybridge.services.webhooks import WebhookSecrets, WebhookService
+from paybridge.settings import SalesforceSettings, Settings
+from paybridge.worker.tasks import build_worker
 
 _log = structlog.get_logger(__name__)
 
-BODY_MODELS = (PaymentCreate, CaptureCreate, VoidCreate, RefundCreate)
+BODY_MODELS = (PaymentCreate, CaptureCreate, VoidCreate, RefundCreate, EvidenceUpdate)
 
 
 def build_container(
@@ -43,8 +63,13 @@ def build_container(
     clock: Clock = utc_now,
     checkout_transport: httpx.AsyncBaseTransport | None = None,
     checkout_retry: RetryPolicy | None = None,
+    environ: Mapping[str, str] | None = None,
+    salesforce_transport: httpx.AsyncBaseTransport | None = None,
+    salesforce_retry: RetryPolicy | None = None,
 ) -> Container:
     """Everything the app needs; tests pass their own transport, clock or retry policy."""
+    # First, so a bad markets file stops start-up before anything is opened.
+    markets = load_market_config(settings.markets_file, os.environ if environ is None else environ)
     metrics = Metrics()
     engine = create_engine(
         settings.database_url,
@@ -73,8 +98,64 @@ def build_container(
         retention=timedelta(days=settings.idempotency.retention_days),
     )
     field_map = load_field_map(settings.field_map_file)
+    dispute_service = DisputeService(
+        uow=uow, checkout=checkout, clock=clock, market_secret_keys=markets.secret_keys
+    )
+    webhook_service = WebhookService(
+        uow=uow,
+        clock=clock,
+        metrics=metrics,
+        secrets=WebhookSecrets(
+            signature_keys=tuple(k.get_secret_value() for k in cko.webhook_signature_keys),
+            authorization=cko.webhook_authorization.get_secret_value()
+            if cko.webhook_authorization
+            else None,
+        ),
+        inbox_retention=timedelta(days=settings.inbox_retention_days),
+        disputes=dispute_service,
+    )
+    action_service = ActionService(
+        uow=uow,
+        checkout=checkout,
+        idempotency=idempotency,
+        clock=clock,
+        market_secret_keys=markets.secret_keys,
+    )
+    payment_service = PaymentService(
+        uow=uow,
+        checkout=checkout,
+        idempotency=idempotency,
+        clock=clock,
+        field_map=field_map,
+        defaults=PaymentDefaults(processing_channel_id=cko.processing_channel_id),
+        markets=markets.book,
+        market_secret_keys=markets.secret_keys,
+    )
+    task_services: list[TaskService] = [webhook_service, payment_service, action_service]
+    salesforce_http, salesforce_sync = None, None
+    if settings.salesforce.is_configured:
+        salesforce_http, salesforce_client = build_salesforce_client(
+            settings.salesforce, transport=salesforce_transport, retry_policy=salesforce_retry
+        )
+        salesforce_sync = build_salesforce_sync(
+            settings, salesforce_client, uow=uow, clock=clock, metrics=metrics
+        )
+        task_services.append(salesforce_sync)
+        task_services.append(
+            build_salesforce_dispute_sync(settings, salesforce_client, uow=uow, clock=clock)
+        )
+    else:
+        _log.warning(
+            "salesforce.not_configured",
+            message="PAYBRIDGE_SALESFORCE__INSTANCE_URL is not set: Salesforce sync tasks stay "
+            "queued until it is",
+        )
     return Container(
         settings=settings,
+        caller_auth=CallerAuthenticator(
+            api_keys=[k.get_secret_value().encode() for k in settings.api_keys],
+            jwt=JwtVerifier.from_settings(settings.jwt),
+        ),
         engine=engine,
         uow=uow,
         clock=clock,
@@ -83,15 +164,107 @@ def build_container(
         checkout_http=checkout_http,
         checkout=checkout,
         idempotency=idempotency,
-        payments=PaymentService(
+        payments=payment_service,
+        actions=action_service,
+        webhooks=webhook_service,
+        task_services=tuple(task_services),
+        markets=markets,
+        salesforce_http=salesforce_http,
+        salesforce_sync=salesforce_sync,
+        disputes=dispute_service,
+        dispute_actions=DisputeActionService(
             uow=uow,
             checkout=checkout,
             idempotency=idempotency,
             clock=clock,
-            field_map=field_map,
-            defaults=PaymentDefaults(processing_channel_id=cko.processing_channel_id),
+            disputes=dispute_service,
         ),
-        actions=ActionService(uow=uow, checkout=checkout, idempotency=idempotency, clock=clock),
+    )
+
+
+def build_salesforce_dispute_sync(
+    settings: Settings, client: SalesforceClient, *, uow: UnitOfWorkFactory, clock: Clock
+) -> SalesforceDisputeSync:
+    """Cases of disputes whose payment paybridge does not know (the others ride along with
+    their payment's sync)."""
+    sf = settings.salesforce
+    return SalesforceDisputeSync(
+        uow=uow,
+        client=client,
+        profile=load_salesforce_mapping(sf.mapping_file).profile(sf.profile.value),
+        clock=clock,
+        pause_on_limit=timedelta(seconds=sf.pause_on_limit_s),
+    )
+
+
+def build_salesforce_client(
+    settings: SalesforceSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> tuple[httpx.AsyncClient, SalesforceClient]:
+    """The org's REST client over its own httpx client (the caller closes the latter).
+
+    JWT bearer when a private key file and username are set, client credentials otherwise.
+    """
+    instance_url = settings.instance_url
+    if not instance_url or not settings.client_id:
+        raise ValueError("Salesforce needs PAYBRIDGE_SALESFORCE__INSTANCE_URL and __CLIENT_ID")
+    flow: TokenFlow
+    if settings.private_key_file is not None and settings.username:
+        flow = JwtBearerFlow.from_key_file(
+            settings.private_key_file,
+            client_id=settings.client_id,
+            username=settings.username,
+            audience=settings.jwt_audience,
+        )
+    elif settings.client_secret is not None:
+        flow = ClientCredentialsFlow(settings.client_id, settings.client_secret)
+    else:
+        raise ValueError(
+            "Salesforce needs PAYBRIDGE_SALESFORCE__CLIENT_SECRET (client credentials) or "
+            "PAYBRIDGE_SALESFORCE__PRIVATE_KEY_FILE and __USERNAME (JWT bearer)"
+        )
+    http = build_http_client(
+        base_url=instance_url,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.timeout_s,
+        transport=transport,
+    )
+    client = SalesforceClient(
+        http,
+        instance_url=instance_url,
+        api_version=settings.api_version,
+        token_provider=TokenProvider.for_instance(http, instance_url, flow),
+        retry_policy=retry_policy,
+    )
+    return http, client
+
+
+def build_salesforce_sync(
+    settings: Settings,
+    client: SalesforceClient,
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    metrics: Metrics,
+) -> SalesforceSyncService:
+    """The sync service; the mapping file is loaded (and validated) here, at start-up."""
+    sf = settings.salesforce
+    profile = load_salesforce_mapping(sf.mapping_file).profile(sf.profile.value)
+    return SalesforceSyncService(
+        uow=uow,
+        client=client,
+        profile=profile,
+        clock=clock,
+        metrics=metrics,
+        config=SyncConfig(
+            pause_on_limit=timedelta(seconds=sf.pause_on_limit_s),
+            log_levels=frozenset(sf.log_levels),
+            log_throttle_ratio=sf.log_throttle_ratio,
+            log_sweep_interval=timedelta(seconds=sf.log_sweep_interval_s),
+            batch_threshold=sf.batch_threshold,
+        ),
     )
 
 
@@ -108,10 +281,27 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 message="PAYBRIDGE_API_KEYS is empty: every /v1 call will be refused with 401",
             )
         app.state.container = built
+        if not settings.checkout.webhook_signature_keys:
+            _log.warning(
+                "webhooks.keys.missing",
+                message="PAYBRIDGE_CHECKOUT__WEBHOOK_SIGNATURE_KEYS is empty: every webhook "
+                "will be refused with 401",
+            )
+        await built.webhooks.schedule_pruning()
+        if built.salesforce_sync is not None:
+            await built.salesforce_sync.schedule_log_sweep()
+        worker = build_worker(built) if settings.worker.embedded else None
+        worker_task = asyncio.create_task(worker.run()) if worker else None
         try:
             yield
         finally:
+            if worker is not None and worker_task is not None:
+                worker.stop()
+                await worker_task
+                await worker.release_claimed()
             await built.checkout_http.aclose()
+            if built.salesforce_http is not None:
+                await built.salesforce_http.aclose()
             await built.engine.dispose()
 
     app = FastAPI(
@@ -128,4 +318,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(health.router)
     app.include_router(payments.router)
     app.include_router(actions.router)
+    app.include_router(disputes.router)
+    app.include_router(webhooks.router)
     return app

@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
+import httpx
 import uvicorn
 
-from paybridge.app import create_app
+from paybridge.adapters.salesforce.errors import SalesforceError
+from paybridge.app import build_container, build_salesforce_client, create_app
+from paybridge.container import Container
+from paybridge.logging import configure_logging
+from paybridge.mapping.markets_file import (
+    MarketsFileError,
+    load_markets,
+    market_secret_keys,
+    missing_secret_envs,
+)
+from paybridge.mapping.salesforce_fields import SalesforceMappingError, load_salesforce_mapping
 from paybridge.persistence.engine import create_engine
 from paybridge.persistence.migrations import upgrade_to_head
+from paybridge.services.salesforce_check import check_salesforce
 from paybridge.settings import Settings
+from paybridge.worker.tasks import build_worker
 
 
 async def _migrate(settings: Settings) -> None:
@@ -21,6 +38,9 @@ async def _migrate(settings: Settings) -> None:
         await upgrade_to_head(engine)
     finally:
         await engine.dispose()
+
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -40,6 +60,31 @@ def serve(host: str, port: int, migrate: bool | None) -> None:
     if migrate if migrate is not None else settings.is_sqlite:
         asyncio.run(_migrate(settings))
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@main.command()
+def worker() -> None:
+    """Run the background worker alone (scale it out beside API processes on PostgreSQL)."""
+    asyncio.run(_run_worker(Settings()))
+
+
+async def _run_worker(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    container = build_container(settings)
+    runner = build_worker(container)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, runner.stop)
+    if container.salesforce_sync is not None:
+        await container.salesforce_sync.schedule_log_sweep()
+    try:
+        await runner.run()
+        await runner.release_claimed()
+    finally:
+        await container.checkout_http.aclose()
+        if container.salesforce_http is not None:
+            await container.salesforce_http.aclose()
+        await container.engine.dispose()
 
 
 @main.command()
@@ -70,3 +115,115 @@ def openapi(output: Path, check: bool) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(spec, encoding="utf-8")
     click.echo(f"wrote {output}")
+
+
+@main.group(name="markets")
+def markets_group() -> None:
+    """Markets file tools."""
+
+
+@markets_group.command(name="check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--require-secrets",
+    is_flag=True,
+    help="Also fail when a market's `secret_key_env` variable is not set in this environment.",
+)
+def markets_check(file: Path, require_secrets: bool) -> None:
+    """Validate a markets file; every problem names the file, the market and the field."""
+    try:
+        book = load_markets(file)
+        if require_secrets:
+            market_secret_keys(book, os.environ, source=file)
+    except MarketsFileError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(f"{file}: {len(exc.problems)} problem(s)") from exc
+    for market in book.markets:
+        rule = "/".join(
+            ",".join(sorted(values)) or "*" for values in (market.countries, market.currencies)
+        )
+        click.echo(
+            f"{market.key}: channel {market.processing_channel_id}, "
+            f"match {rule if market.has_rule else '(none)'}, "
+            f"capture {market.capture.value}, 3DS {market.three_ds.policy.value}, "
+            f"methods {', '.join(sorted(market.payment_methods))}"
+        )
+    for key, name in missing_secret_envs(book, os.environ):
+        click.echo(f"warning: {file}: market {key}: {name} is not set here", err=True)
+    default = f", default {book.default}" if book.default else ", no default market"
+    click.echo(f"{file}: {len(book.markets)} market(s){default}: OK")
+
+
+@main.group(name="salesforce")
+def salesforce_group() -> None:
+    """Salesforce org tools."""
+
+
+@salesforce_group.command(name="check")
+def salesforce_check_command() -> None:
+    """Log in, check the API version, and describe every mapped object and field."""
+    code = asyncio.run(salesforce_check(Settings()))
+    if code:
+        raise SystemExit(code)
+
+
+async def salesforce_check(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    echo: Callable[[str], None] = click.echo,
+) -> int:
+    """0 when the org is ready for the configured profile; 1 with every problem printed."""
+    sf = settings.salesforce
+    try:
+        profile = load_salesforce_mapping(sf.mapping_file).profile(sf.profile.value)
+        http, client = build_salesforce_client(sf, transport=transport)
+    except (SalesforceMappingError, ValueError, OSError) as exc:
+        echo(f"configuration: {exc}")
+        return 1
+    try:
+        report = await check_salesforce(client, profile)
+    except SalesforceError as exc:
+        echo(f"Salesforce: {exc.message}")
+        return 1
+    finally:
+        await http.aclose()
+    echo(f"{sf.instance_url}: API v{report.api_version}, profile {sf.profile.value}")
+    for sobject in report.objects:
+        echo(f"  described {sobject}")
+    for problem in report.problems:
+        echo(f"problem: {problem}")
+    echo("OK" if report.ok else f"{len(report.problems)} problem(s)")
+    return 0 if report.ok else 1
+
+
+@main.group(name="webhooks")
+def webhooks_group() -> None:
+    """Operators' tools for the webhook inbox."""
+
+
+@webhooks_group.command(name="replay")
+@click.argument("event_id")
+def webhooks_replay(event_id: str) -> None:
+    """Process one stored Checkout.com event again (safe: known facts change nothing)."""
+    outcome = asyncio.run(_with_container(lambda c: c.webhooks.replay(event_id)))
+    click.echo(f"{event_id}: {type(outcome).__name__.lower()}")
+
+
+@webhooks_group.command(name="retry-dead")
+def webhooks_retry_dead() -> None:
+    """Give every dead-lettered background task another round of attempts."""
+    count = asyncio.run(_with_container(lambda c: c.webhooks.retry_dead()))
+    click.echo(f"{count} dead task(s) re-queued")
+
+
+async def _with_container(use: Callable[[Container], Awaitable[T]]) -> T:
+    container = build_container(Settings())
+    try:
+        return await use(container)
+    finally:
+        await container.checkout_http.aclose()
+        if container.salesforce_http is not None:
+            await container.salesforce_http.aclose()
+        await container.engine.dispose()

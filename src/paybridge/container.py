@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,17 +10,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from paybridge.adapters.checkout.client import CheckoutClient
 from paybridge.domain.clock import Clock
 from paybridge.mapping.field_map import FieldMap
+from paybridge.mapping.markets_file import MarketConfig
 from paybridge.metrics import Metrics
 from paybridge.persistence.uow import UnitOfWorkFactory
+from paybridge.security import CallerAuthenticator
 from paybridge.services.actions import ActionService
+from paybridge.services.dispute_actions import DisputeActionService
+from paybridge.services.disputes import DisputeService
 from paybridge.services.idempotency import IdempotencyService
 from paybridge.services.payments import PaymentService
+from paybridge.services.salesforce_sync import SalesforceSyncService
+from paybridge.services.tasks import TaskService
+from paybridge.services.webhooks import WebhookService
 from paybridge.settings import Settings
 
 
 @dataclass(frozen=True)
 class Container:
     settings: Settings
+    caller_auth: CallerAuthenticator
     engine: AsyncEngine
     uow: UnitOfWorkFactory
     clock: Clock
@@ -31,3 +39,14 @@ class Container:
     idempotency: IdempotencyService
     payments: PaymentService
     actions: ActionService
+    webhooks: WebhookService
+    task_services: tuple[TaskService, ...] = ()
+    # Markets (None: the global settings) and per-market secret keys, for every Checkout.com
+    # call about a payment of that market.
+    markets: MarketConfig = field(default_factory=MarketConfig)
+    # Salesforce write-back; None when PAYBRIDGE_SALESFORCE__INSTANCE_URL is not configured.
+    salesforce_http: httpx.AsyncClient | None = None
+    salesforce_sync: SalesforceSyncService | None = None
+    # Disputes: reads and webhook folding, and the actions Salesforce takes on them.
+    disputes: DisputeService | None = None
+    dispute_actions: DisputeActionService | None = None

@@ -63,6 +63,36 @@ class SalesforceSettings(BaseModel):
     profile: SalesforceProfile = SalesforceProfile.CUSTOM
     mapping_file: Path | None = None
     timeout_s: float = Field(default=10.0, gt=0)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    jwt_audience: str = Field(
+        default="https://login.salesforce.com",
+        description="JWT bearer `aud`: https://test.salesforce.com for sandboxes.",
+    )
+    pause_on_limit_s: float = Field(
+        default=300.0, gt=0, description="Syncing pauses this long after REQUEST_LIMIT_EXCEEDED."
+    )
+    log_levels: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["INFO", "WARN", "ERROR"],
+        description="Integration log levels mirrored to Salesforce (all go to structured logs).",
+    )
+    log_throttle_ratio: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Above this share of the daily API allocation, log writes are postponed.",
+    )
+    log_sweep_interval_s: float = Field(
+        default=60.0, gt=0, description="How often logs without a payment sync are written."
+    )
+    batch_threshold: int = Field(
+        default=5, ge=1, description="Due sync tasks from which sObject Collections are used."
+    )
+
+    _split_levels = field_validator("log_levels", mode="before")(_split_csv)
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.instance_url)
 
 
 class WorkerSettings(BaseModel):
@@ -79,6 +109,27 @@ class WorkerSettings(BaseModel):
     backoff_max_s: float = Field(default=600.0, gt=0)
 
 
+class JwtSettings(BaseModel):
+    """Salesforce-minted JWTs (External Credential, JWT protocol) as an alternative to API keys."""
+
+    certificate_file: Path | None = Field(
+        default=None, description="PEM certificate (or public key) exported from Salesforce."
+    )
+    issuer: str | None = None
+    audience: str | None = None
+    algorithms: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["RS256", "RS512"])
+    max_lifetime_s: int = Field(
+        default=300, ge=1, description="Tokens valid for longer than this (exp - iat) are refused."
+    )
+    leeway_s: int = Field(default=30, ge=0, description="Clock skew tolerated on exp/iat/nbf.")
+
+    _split_algorithms = field_validator("algorithms", mode="before")(_split_csv)
+
+    @property
+    def is_configured(self) -> bool:
+        return self.certificate_file is not None
+
+
 class IdempotencySettings(BaseModel):
     retention_days: int = Field(default=7, ge=1)
     lock_timeout_s: float = Field(default=30.0, gt=0)
@@ -91,6 +142,7 @@ class Settings(BaseSettings):
         env_prefix="PAYBRIDGE_",
         env_nested_delimiter="__",
         env_file=".env",
+        env_ignore_empty=True,
         extra="ignore",
     )
 
@@ -102,12 +154,16 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = 256 * 1024
     max_webhook_body_bytes: int = 1024 * 1024
+    inbox_retention_days: int = Field(
+        default=30, ge=2, description="Handled webhooks are kept this long (≥ the 30 h retries)."
+    )
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)
     salesforce: SalesforceSettings = Field(default_factory=SalesforceSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
+    jwt: JwtSettings = Field(default_factory=JwtSettings)
 
     _split_api_keys = field_validator("api_keys", mode="before")(_split_csv)
 
@@ -129,6 +185,8 @@ class Settings(BaseSettings):
             problems.append("PAYBRIDGE_API_KEYS entries must be at least 24 characters")
         if not self.checkout.webhook_signature_keys:
             problems.append("PAYBRIDGE_CHECKOUT__WEBHOOK_SIGNATURE_KEYS must be set")
+        if self.jwt.is_configured and not (self.jwt.issuer and self.jwt.audience):
+            problems.append("PAYBRIDGE_JWT__ISSUER and __AUDIENCE must be set with a certificate")
         if self.is_sqlite:
             problems.append("PAYBRIDGE_DATABASE_URL must be PostgreSQL in production")
         if problems:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 from decimal import Decimal
@@ -15,7 +14,6 @@ from paybridge.api.errors import request_id_of, validation_error
 from paybridge.container import Container
 from paybridge.domain.cards import find_card_numbers
 from paybridge.errors import (
-    AuthenticationFailed,
     ErrorDetail,
     InvalidRequest,
     PayloadTooLarge,
@@ -42,14 +40,13 @@ def require_api_key(
     x_api_key: Annotated[
         str | None, Header(description="One of the keys in PAYBRIDGE_API_KEYS.")
     ] = None,
+    authorization: Annotated[
+        str | None,
+        Header(description="`Bearer <JWT>` minted by Salesforce, when JWT callers are configured."),
+    ] = None,
 ) -> None:
-    """Constant-time check against every configured key (several at once, for rotation)."""
-    presented = (x_api_key or "").encode()
-    matched = False
-    for key in container.settings.api_keys:
-        matched |= hmac.compare_digest(presented, key.get_secret_value().encode())
-    if not x_api_key or not matched:
-        raise AuthenticationFailed("Missing or invalid X-API-Key.", code="unauthorized")
+    """Authenticate the caller (API key or Salesforce JWT) before anything else runs."""
+    container.caller_auth.authenticate(api_key=x_api_key, authorization=authorization)
 
 
 def idempotency_key(

@@ -1,0 +1,69 @@
+"""Configuration: every variable is documented, production refuses placeholders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from paybridge.settings import Settings
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
+
+
+def env_names(model: type[BaseModel], prefix: str = "PAYBRIDGE_") -> Iterator[str]:
+    for name, field in model.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, BaseModel):
+            yield from env_names(type(default), f"{prefix}{name.upper()}__")
+        else:
+            yield f"{prefix}{name.upper()}"
+
+
+def test_env_example_documents_every_variable() -> None:
+    documented = ENV_EXAMPLE.read_text(encoding="utf-8")
+    missing = [name for name in env_names(Settings) if f"{name}=" not in documented]
+    assert missing == []
+
+
+def test_embedded_defaults_need_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ENV_EXAMPLE.parent / "tests")  # no .env here
+    settings = Settings()
+    assert settings.database_url.startswith("sqlite+aiosqlite")
+    assert settings.api_keys == []
+
+
+def test_nested_variables_and_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "PAYBRIDGE_API_KEYS", "k1-aaaaaaaaaaaaaaaaaaaaaaaa, k2-bbbbbbbbbbbbbbbbbbbbbbbb"
+    )
+    monkeypatch.setenv("PAYBRIDGE_CHECKOUT__WEBHOOK_SIGNATURE_KEYS", "old,new")
+    monkeypatch.setenv("PAYBRIDGE_WORKER__EMBEDDED", "false")
+    settings = Settings()
+    assert [k.get_secret_value() for k in settings.api_keys] == [
+        "k1-aaaaaaaaaaaaaaaaaaaaaaaa",
+        "k2-bbbbbbbbbbbbbbbbbbbbbbbb",
+    ]
+    assert [k.get_secret_value() for k in settings.checkout.webhook_signature_keys] == [
+        "old",
+        "new",
+    ]
+    assert settings.worker.embedded is False
+
+
+def test_production_refuses_placeholders() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings.model_validate(
+            {"environment": "production", "checkout": {"secret_key": "change-me"}}
+        )
+    message = str(caught.value)
+    assert "PAYBRIDGE_CHECKOUT__SECRET_KEY" in message
+    assert "PAYBRIDGE_API_KEYS" in message
+    assert "PostgreSQL" in message
+
+
+def test_secrets_do_not_print() -> None:
+    settings = Settings.model_validate({"checkout": {"secret_key": "sk_sbox_verysecret"}})
+    assert "verysecret" not in repr(settings)
