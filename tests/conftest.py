@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -105,15 +105,31 @@ class FixedClock:
         return self.now
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock()
+class ShiftedClock:
+    """Real time plus an offset tests can advance (leases and lock timeouts lapse at once)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
 
 
 @pytest.fixture
-async def container(pg_url: str, lossy_transport: LosingResponses) -> AsyncIterator[Container]:
+def clock() -> ShiftedClock:
+    return ShiftedClock()
+
+
+@pytest.fixture
+async def container(
+    pg_url: str, lossy_transport: LosingResponses, clock: ShiftedClock
+) -> AsyncIterator[Container]:
     built = build_container(
         make_settings(pg_url),
+        clock=clock,
         checkout_transport=lossy_transport,
         checkout_retry=RetryPolicy.immediate(3),
     )

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from paybridge.adapters.http import RetryPolicy
-from paybridge.app import build_container, create_app
 from paybridge.container import Container
 from paybridge.domain.facts import ActionFact
 from paybridge.domain.status import ActionStatus, ActionType
@@ -18,7 +15,7 @@ from paybridge.services.ledger import apply_facts
 from paybridge.worker.tasks import build_worker
 from tests.api.payloads import payment_body
 from tests.checkout_spec import validate_against_spec
-from tests.conftest import API_KEY, FixedClock, make_settings, truncate_all
+from tests.conftest import ShiftedClock
 from tests.simulators.checkout import CheckoutSimulator, LosingResponses
 
 _counter = iter(range(1_000_000))
@@ -304,38 +301,27 @@ async def test_missing_idempotency_key_is_400(client: httpx.AsyncClient) -> None
 
 
 async def test_worker_finishes_an_action_whose_caller_never_retried(
-    pg_url: str, checkout_sim: CheckoutSimulator
+    client: httpx.AsyncClient,
+    container: Container,
+    clock: ShiftedClock,
+    checkout_sim: CheckoutSimulator,
+    lossy_transport: LosingResponses,
 ) -> None:
-    clock = FixedClock()
-    lossy = LosingResponses(checkout_sim.transport())
-    container = build_container(
-        make_settings(pg_url),
-        clock=clock,
-        checkout_transport=lossy,
-        checkout_retry=RetryPolicy.immediate(2),
-    )
-    await truncate_all(container.engine)
-    transport = httpx.ASGITransport(app=create_app(container=container))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://t", headers={"X-API-Key": API_KEY}
-    ) as client:
-        pid = await create(client)
-        lossy.lose_next = 2
-        lost = await act(client, pid, "captures", {"amount": 20}, key="capture-key-lost")
-        assert lost.status_code == 503
+    pid = await create(client)
+    lossy_transport.lose_next = 3
+    lost = await act(client, pid, "captures", {"amount": 20}, key="capture-key-lost")
+    assert lost.status_code == 503
 
-        assert await build_worker(container).drain() == 0  # not before the lock lapses
-        clock.now += timedelta(seconds=36)
-        assert await build_worker(container).drain() == 1
+    assert await build_worker(container).drain() == 0  # not before the lock lapses
+    clock.advance(36)
+    assert await build_worker(container).drain() == 1
 
-        payment = (await client.get(f"/v1/payments/{pid}")).json()
-        captures = [a for a in payment["actions"] if a["type"] == "capture"]
-        assert len(captures) == 1
-        assert captures[0]["action_id"].startswith("act_")
-        assert captures[0]["status"] == "Requested"
-        assert len(checkout_sim.payments[pid].actions) == 1  # replayed, not repeated
-        replay = await act(client, pid, "captures", {"amount": 20}, key="capture-key-lost")
-        assert replay.status_code == 202
-        assert replay.json()["action_id"] == captures[0]["action_id"]
-    await container.checkout_http.aclose()
-    await container.engine.dispose()
+    payment = (await client.get(f"/v1/payments/{pid}")).json()
+    captures = [a for a in payment["actions"] if a["type"] == "capture"]
+    assert len(captures) == 1
+    assert captures[0]["action_id"].startswith("act_")
+    assert captures[0]["status"] == "Requested"
+    assert len(checkout_sim.payments[pid].actions) == 1  # replayed, not repeated
+    replay = await act(client, pid, "captures", {"amount": 20}, key="capture-key-lost")
+    assert replay.status_code == 202
+    assert replay.json()["action_id"] == captures[0]["action_id"]

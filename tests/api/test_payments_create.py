@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
-from paybridge.adapters.http import RetryPolicy
-from paybridge.app import build_container, create_app
 from paybridge.container import Container
 from paybridge.persistence.tables import (
     idempotency_keys,
@@ -23,7 +20,7 @@ from paybridge.persistence.tables import (
 from paybridge.worker.tasks import build_worker
 from tests.api.payloads import payment_body, with_order
 from tests.checkout_spec import validate_against_spec
-from tests.conftest import API_KEY, FixedClock, make_settings, truncate_all
+from tests.conftest import ShiftedClock
 from tests.simulators.checkout import CheckoutSimulator, LosingResponses
 
 
@@ -226,33 +223,23 @@ async def test_unknown_payment_is_404_envelope(client: httpx.AsyncClient) -> Non
 
 
 async def test_worker_finishes_a_create_whose_caller_never_retried(
-    pg_url: str, checkout_sim: CheckoutSimulator
+    client: httpx.AsyncClient,
+    container: Container,
+    clock: ShiftedClock,
+    checkout_sim: CheckoutSimulator,
+    lossy_transport: LosingResponses,
 ) -> None:
-    clock = FixedClock()
-    lossy = LosingResponses(checkout_sim.transport(), lose_next=2)
-    container = build_container(
-        make_settings(pg_url),
-        clock=clock,
-        checkout_transport=lossy,
-        checkout_retry=RetryPolicy.immediate(2),
-    )
-    await truncate_all(container.engine)
-    transport = httpx.ASGITransport(app=create_app(container=container))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://t", headers={"X-API-Key": API_KEY}
-    ) as client:
-        lost = await post_payment(client, payment_body(), key="key-create-lost")
-        assert lost.status_code == 503
+    lossy_transport.lose_next = 3
+    lost = await post_payment(client, payment_body(), key="key-create-lost")
+    assert lost.status_code == 503
 
-        assert await build_worker(container).drain() == 0  # the caller may still retry
-        clock.now += timedelta(seconds=36)
-        assert await build_worker(container).drain() == 1
+    assert await build_worker(container).drain() == 0  # the caller may still retry
+    clock.advance(36)
+    assert await build_worker(container).drain() == 1
 
-        assert len(checkout_sim.payments) == 1
-        assert await count(container, payments) == 1
-        replay = await post_payment(client, payment_body(), key="key-create-lost")
-        assert replay.status_code == 201
-        assert replay.json()["payment_id"] in checkout_sim.payments
-        assert replay.json()["order_id"] == "8015g00000AbCdEAAV"
-    await container.checkout_http.aclose()
-    await container.engine.dispose()
+    assert len(checkout_sim.payments) == 1
+    assert await count(container, payments) == 1
+    replay = await post_payment(client, payment_body(), key="key-create-lost")
+    assert replay.status_code == 201
+    assert replay.json()["payment_id"] in checkout_sim.payments
+    assert replay.json()["order_id"] == "8015g00000AbCdEAAV"

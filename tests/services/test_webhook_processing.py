@@ -16,7 +16,7 @@ from paybridge.persistence.tables import payments
 from paybridge.worker.runner import Worker
 from paybridge.worker.tasks import build_worker
 from tests.api.payloads import payment_body
-from tests.conftest import FixedClock
+from tests.conftest import ShiftedClock
 from tests.webhook_events import event, signed
 
 URL = "/v1/webhooks/checkout"
@@ -125,7 +125,7 @@ async def test_declined_3ds_payment(client: httpx.AsyncClient, container: Contai
 
 
 async def test_crashed_worker_lease_lapses_and_event_applies_once(
-    client: httpx.AsyncClient, container: Container, clock: FixedClock
+    client: httpx.AsyncClient, container: Container, clock: ShiftedClock
 ) -> None:
     await deliver(client, event("payment_captured", "pay_crash", action_id="act_crash", amount=500))
     crashed = Worker(

@@ -333,11 +333,7 @@ class ActionService:
         correlation_id: str | None,
     ) -> None:
         now = self._clock()
-        final = (
-            error.upstream_status is not None
-            and 400 <= error.upstream_status < 500
-            and (error.upstream_status not in {401, 408, 409, 429})
-        )
+        final = error.is_refusal
         async with self._uow() as uow:
             payment = await self._locked(uow, reservation)
             await uow.logs.add(

@@ -1,5 +1,5 @@
-"""Audit trail of Checkout.com calls: the client reports each attempt; the use case that made
-the call turns them into integration log rows with its own ids (payment, correlation)."""
+"""Audit trail: integration log rows for Checkout.com calls (the client reports each attempt;
+the use case that made the call adds its own ids) and for webhooks processed."""
 
 from __future__ import annotations
 
@@ -77,6 +77,40 @@ def log_row(
         "message": message,
         "summary": {"attempts": len(records), **(summary or {})},
         "occurred_at": now,
+        "sync_status": "pending",
+        "synced_at": None,
+    }
+
+
+def webhook_log_row(
+    *,
+    event_id: str,
+    event_type: str,
+    occurred_at: datetime,
+    payment_id: str | None,
+    checkout_payment_id: str | None,
+    action_id: str | None = None,
+    error_code: str | None = None,
+    summary: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One integration log row for one processed webhook (Inbound)."""
+    return {
+        "id": new_id(),
+        "payment_id": payment_id,
+        "checkout_payment_id": checkout_payment_id,
+        "level": "ERROR" if error_code else "INFO",
+        "operation": f"webhook.{event_type}"[:64],
+        "direction": "Inbound",
+        "http_status": 200,
+        "duration_ms": None,
+        "correlation_id": None,
+        "cko_request_id": None,
+        "cko_event_id": event_id,
+        "cko_action_id": action_id,
+        "error_code": error_code,
+        "message": None,
+        "summary": {"type": event_type, **(summary or {})},
+        "occurred_at": occurred_at,
         "sync_status": "pending",
         "synced_at": None,
     }

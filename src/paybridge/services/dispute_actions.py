@@ -281,11 +281,7 @@ class DisputeActionService:
     ) -> None:
         """A final 4xx is stored and replayed; anything else gives the key back."""
         now = self._clock()
-        final = (
-            error.upstream_status is not None
-            and 400 <= error.upstream_status < 500
-            and error.upstream_status not in {401, 408, 409, 429}
-        )
+        final = error.is_refusal
         async with self._uow() as uow:
             await uow.logs.add(self._log_row(call, row, calls, now, correlation_id, error=error))
             if final:

@@ -21,7 +21,6 @@ from sqlalchemy import RowMapping
 from paybridge.adapters.checkout.errors import CheckoutError
 from paybridge.domain.clock import Clock
 from paybridge.domain.disputes import DisputeStatus, evidence_refusal, lost_minor
-from paybridge.domain.ids import new_id
 from paybridge.domain.money import format_major
 from paybridge.errors import NotFound
 from paybridge.mapping.checkout_disputes import (
@@ -34,6 +33,7 @@ from paybridge.mapping.checkout_disputes import (
 from paybridge.mapping.checkout_events import EventEnvelope
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.schemas.disputes import DisputeList, DisputeRead
+from paybridge.services.audit import webhook_log_row
 from paybridge.services.dispute_fold import fold_dispute
 from paybridge.services.ports import CheckoutDisputes
 
@@ -182,23 +182,12 @@ class DisputeService:
 def _event_log(
     event: EventEnvelope, row: RowMapping | None, *, now: datetime, error: str | None
 ) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "payment_id": row["payment_id"] if row is not None else None,
-        "checkout_payment_id": row["checkout_payment_id"] if row is not None else None,
-        "level": "ERROR" if error else "INFO",
-        "operation": f"webhook.{event.type}"[:64],
-        "direction": "Inbound",
-        "http_status": 200,
-        "duration_ms": None,
-        "correlation_id": None,
-        "cko_request_id": None,
-        "cko_event_id": event.id,
-        "cko_action_id": None,
-        "error_code": error,
-        "message": None,
-        "summary": {"type": event.type, "dispute_id": event.subject_id},
-        "occurred_at": event.occurred_at or now,
-        "sync_status": "pending",
-        "synced_at": None,
-    }
+    return webhook_log_row(
+        event_id=event.id,
+        event_type=event.type,
+        occurred_at=event.occurred_at or now,
+        payment_id=row["payment_id"] if row is not None else None,
+        checkout_payment_id=row["checkout_payment_id"] if row is not None else None,
+        error_code=error,
+        summary={"dispute_id": event.subject_id},
+    )

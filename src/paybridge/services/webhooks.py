@@ -30,6 +30,7 @@ from paybridge.mapping.checkout_events import (
 )
 from paybridge.metrics import Metrics
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
+from paybridge.services.audit import webhook_log_row
 from paybridge.services.dispute_fold import link_waiting_disputes
 from paybridge.services.ledger import apply_facts
 from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Task, one_by_one
@@ -256,28 +257,16 @@ class WebhookService:
     def _log_row(
         event: EventEnvelope, payment: RowMapping | None, *, now: datetime, error: str | None = None
     ) -> dict[str, Any]:
-        return {
-            "id": new_id(),
-            "payment_id": payment["id"] if payment else None,
-            "checkout_payment_id": event.subject_id,
-            "level": "ERROR" if error else "INFO",
-            "operation": f"webhook.{event.type}"[:64],
-            "direction": "Inbound",
-            "http_status": 200,
-            "duration_ms": None,
-            "correlation_id": None,
-            "cko_request_id": None,
-            "cko_event_id": event.id,
-            "cko_action_id": event.data.get("action_id")
-            if isinstance(event.data.get("action_id"), str)
-            else None,
-            "error_code": error,
-            "message": None,
-            "summary": {"type": event.type},
-            "occurred_at": event.occurred_at or now,
-            "sync_status": "pending",
-            "synced_at": None,
-        }
+        action_id = event.data.get("action_id")
+        return webhook_log_row(
+            event_id=event.id,
+            event_type=event.type,
+            occurred_at=event.occurred_at or now,
+            payment_id=payment["id"] if payment else None,
+            checkout_payment_id=event.subject_id,
+            action_id=action_id if isinstance(action_id, str) else None,
+            error_code=error,
+        )
 
     # --- operators ---------------------------------------------------------------------------
 

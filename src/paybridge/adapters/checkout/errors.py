@@ -77,6 +77,13 @@ class CheckoutError(PaybridgeError):
         """Worth retrying with the same idempotency key: no answer, or a transient status."""
         return self.upstream_status is None or is_transient_status(self.upstream_status)
 
+    @property
+    def is_refusal(self) -> bool:
+        """Checkout.com answered a 4xx that the same request would get again (not an auth,
+        timeout, conflict or rate-limit status): final, so callers store and replay it."""
+        status = self.upstream_status
+        return status is not None and 400 <= status < 500 and status not in {401, 408, 409, 429}
+
 
 class CheckoutValidationError(ValidationFailed, CheckoutError):
     default_code = "upstream_validation_failed"
