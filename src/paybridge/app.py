@@ -113,6 +113,7 @@ def build_container(
         ),
         inbox_retention=timedelta(days=settings.inbox_retention_days),
         disputes=dispute_service,
+        concurrency=settings.worker.concurrency,
     )
     action_service = ActionService(
         uow=uow,

@@ -99,6 +99,9 @@ class WorkerSettings(BaseModel):
     embedded: bool = True
     poll_interval_s: float = Field(default=0.5, gt=0)
     batch_size: int = Field(default=50, ge=1)
+    concurrency: int = Field(
+        default=8, ge=1, description="Webhook events a worker applies at once (one per payment)."
+    )
     lease_s: float = Field(
         default=60.0, gt=0, description="A claimed task is re-claimable after this."
     )

@@ -18,7 +18,7 @@ from paybridge.api.deps import (
 from paybridge.api.openapi import json_request_body
 from paybridge.api.responses import MUTATING_ERRORS
 from paybridge.schemas.actions import ActionAccepted, CaptureCreate, RefundCreate, VoidCreate
-from paybridge.services.actions import ActionKind
+from paybridge.services.action_rules import ActionKind
 
 router = APIRouter(
     prefix="/v1/payments/{payment_id}", tags=["lifecycle"], dependencies=[Depends(require_api_key)]

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 
 import structlog
@@ -22,14 +21,16 @@ from sqlalchemy import RowMapping
 
 from paybridge.adapters.checkout.client import CheckoutCallRecord
 from paybridge.adapters.checkout.errors import CheckoutError
-from paybridge.adapters.checkout.models import CaptureRequest, RefundRequest, VoidRequest
+from paybridge.adapters.checkout.models import CaptureRequest, RefundRequest
 from paybridge.domain.clock import Clock
 from paybridge.domain.facts import ActionFact
-from paybridge.domain.money import MoneyError, format_major, to_minor
-from paybridge.domain.status import ActionStatus, ActionType, PaymentState, PaymentStatus
-from paybridge.errors import Conflict, ErrorDetail, NotFound, ValidationFailed, to_envelope
+from paybridge.domain.money import format_major
+from paybridge.domain.status import ActionStatus, ActionType
+from paybridge.errors import Conflict, NotFound, ValidationFailed, to_envelope
+from paybridge.mapping.checkout_actions import WIRE_MODELS, WireAction, to_wire
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
-from paybridge.schemas.actions import ActionAccepted, CaptureCreate, RefundCreate, VoidCreate
+from paybridge.schemas.actions import ActionAccepted, CaptureCreate
+from paybridge.services.action_rules import ActionBody, ActionKind, check_rules, requested_minor
 from paybridge.services.audit import collecting, log_row
 from paybridge.services.idempotency import (
     CHECKOUT_KEY_WINDOW,
@@ -46,21 +47,7 @@ from paybridge.services.views import read_of
 _log = structlog.get_logger(__name__)
 
 
-class ActionKind(StrEnum):
-    CAPTURE = "capture"
-    VOID = "void"
-    REFUND = "refund"
-
-
-ActionBody = CaptureCreate | VoidCreate | RefundCreate
-WireAction = CaptureRequest | VoidRequest | RefundRequest
-
 RECOVER_TASK = "payments.recover_action"
-_WIRE_MODELS: dict[ActionKind, type[WireAction]] = {
-    ActionKind.CAPTURE: CaptureRequest,
-    ActionKind.VOID: VoidRequest,
-    ActionKind.REFUND: RefundRequest,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,84 +62,6 @@ class Reservation:
 
 def reservation_key(claim: Claim) -> str:
     return f"requested:{claim.record_id}"
-
-
-def _requested_minor(body: ActionBody, currency: str) -> int | None:
-    amount = getattr(body, "amount", None)
-    if amount is None:
-        return None
-    try:
-        return to_minor(amount, currency)
-    except MoneyError as exc:
-        raise ValidationFailed(
-            exc.message,
-            code="validation_failed",
-            details=[ErrorDetail(field="amount", code=exc.code, message=exc.message)],
-        ) from exc
-
-
-def _invalid_state(kind: ActionKind, status: PaymentStatus) -> Conflict:
-    verb = {
-        ActionKind.CAPTURE: "captured",
-        ActionKind.VOID: "voided",
-        ActionKind.REFUND: "refunded",
-    }
-    return Conflict(
-        f"A {status.value} payment cannot be {verb[kind]}.",
-        code="invalid_state",
-        extra={"status": status.value},
-    )
-
-
-def check_rules(
-    kind: ActionKind, state: PaymentState, requested_minor: int | None, currency: str
-) -> int:
-    """The amount to act on, or the precise refusal (pure: the ledger decides)."""
-    if kind is ActionKind.CAPTURE:
-        available = state.available_to_capture
-        if available == 0:
-            raise _invalid_state(kind, state.status)
-        amount = available if requested_minor is None else requested_minor
-        if amount > available:
-            raise ValidationFailed(
-                f"At most {format_major(available, currency)} {currency} can still be captured.",
-                code="amount_exceeds_capturable",
-                details=[ErrorDetail("amount", "amount_exceeds_capturable", "above capturable")],
-            )
-        return amount
-    if kind is ActionKind.VOID:
-        if state.available_to_void == 0 or state.pending_capture_minor > 0:
-            raise _invalid_state(kind, state.status)
-        return state.authorized_minor
-    if state.captured_minor == 0 or state.status in {PaymentStatus.VOIDED, PaymentStatus.DECLINED}:
-        raise _invalid_state(kind, state.status)
-    available = state.available_to_refund
-    amount = available if requested_minor is None else requested_minor
-    if amount > available or available == 0:
-        raise ValidationFailed(
-            f"At most {format_major(available, currency)} {currency} can still be refunded.",
-            code="amount_exceeds_refundable",
-            details=[ErrorDetail("amount", "amount_exceeds_refundable", "above refundable")],
-        )
-    return amount
-
-
-def to_wire(kind: ActionKind, body: ActionBody, amount_minor: int | None) -> WireAction:
-    metadata: dict[str, str | int | float | bool] = dict(body.metadata or {})
-    if isinstance(body, CaptureCreate):
-        return CaptureRequest(
-            amount=amount_minor,
-            capture_type="Final" if body.final else "NonFinal",
-            reference=body.reference,
-            metadata=metadata or None,
-        )
-    if isinstance(body, RefundCreate):
-        if body.reason:
-            metadata["reason"] = body.reason
-        return RefundRequest(
-            amount=amount_minor, reference=body.reference, metadata=metadata or None
-        )
-    return VoidRequest(reference=body.reference, metadata=metadata or None)
 
 
 class ActionService:
@@ -240,7 +149,7 @@ class ActionService:
             await self._idempotency.release(claim)
             return Dead("Checkout.com idempotency window passed; reconcile this action by hand")
         kind = ActionKind(payload["kind"])
-        wire = _WIRE_MODELS[kind].model_validate(payload["wire"])
+        wire = WIRE_MODELS[kind.value].model_validate(payload["wire"])
         async with self._uow() as uow:
             payment = await uow.payments.get(held["payment_id"])
         assert payment is not None
@@ -280,7 +189,7 @@ class ActionService:
                 amount = held["amount_minor"]
             else:
                 state = state_of(payment, await uow.payments.list_actions(payment["id"]))
-                amount = check_rules(kind, state, _requested_minor(body, currency), currency)
+                amount = check_rules(kind, state, requested_minor(body, currency), currency)
                 await apply_facts(
                     uow,
                     payment,
@@ -300,7 +209,7 @@ class ActionService:
                     now=now,
                 )
             wire_amount = amount if getattr(body, "amount", None) is not None else None
-            wire = to_wire(kind, body, wire_amount)
+            wire = to_wire(body, wire_amount)
             await uow.idempotency.set_payload(
                 claim.record_id,
                 {"kind": kind.value, "payment_id": checkout_payment_id, "wire": wire.to_wire()},

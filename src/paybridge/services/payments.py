@@ -19,12 +19,11 @@ from pydantic import SecretStr
 from paybridge.adapters.checkout.errors import CheckoutError, CheckoutValidationError
 from paybridge.adapters.checkout.models import PaymentRequest, PaymentResponse
 from paybridge.domain.clock import Clock
-from paybridge.domain.facts import ActionFact
 from paybridge.domain.markets import Market, MarketBook, default_book
 from paybridge.domain.payment_methods import KNOWN_METHODS
-from paybridge.domain.status import ActionStatus, ActionType
 from paybridge.errors import to_envelope
 from paybridge.mapping.checkout_payments import to_payment_request
+from paybridge.mapping.checkout_responses import authorization_fact, captured_fact
 from paybridge.mapping.field_map import FieldMap
 from paybridge.mapping.orders import BillingAddress, OrderContext, to_order_context
 from paybridge.mapping.payment_plan import order_fields, plan_payment
@@ -56,44 +55,6 @@ class PaymentDefaults:
     processing_channel_id: str | None
     capture: bool = True
     three_ds: bool = False
-
-
-def authorization_fact(response: PaymentResponse, *, amount_minor: int, claim: Claim) -> ActionFact:
-    """The first ledger entry, from Checkout.com's answer to `POST /payments`."""
-    status = response.status
-    if response.approved is False or status == "Declined":
-        outcome = ActionStatus.DECLINED
-    elif status == "Pending":
-        outcome = ActionStatus.PENDING
-    else:
-        outcome = ActionStatus.SUCCEEDED
-    verification = status == "Card Verified" or amount_minor == 0
-    return ActionFact(
-        action_key=response.action_id or f"{response.id}:authorization",
-        type=ActionType.CARD_VERIFICATION if verification else ActionType.AUTHORIZATION,
-        status=outcome,
-        amount_minor=response.amount if response.amount is not None else amount_minor,
-        response_code=response.response_code,
-        response_summary=response.response_summary,
-        processed_at=response.processed_on,
-        source="api",
-        idempotency_key_id=claim.record_id,
-    )
-
-
-def captured_fact(response: PaymentResponse, *, amount_minor: int) -> ActionFact | None:
-    """An auto-captured card payment reports `Captured` on the 201: a capture happened too."""
-    if response.status not in {"Captured", "Paid"}:
-        return None
-    return ActionFact(
-        action_key=f"{response.id}:capture",
-        type=ActionType.CAPTURE,
-        status=ActionStatus.SUCCEEDED,
-        amount_minor=response.amount if response.amount is not None else amount_minor,
-        final=True,
-        processed_at=response.processed_on,
-        source="api",
-    )
 
 
 class PaymentService:
@@ -295,7 +256,11 @@ class PaymentService:
     ) -> StoredResponse:
         now = self._clock()
         amount_minor = ctx.amount_minor
-        facts = [authorization_fact(response, amount_minor=amount_minor, claim=claim)]
+        facts = [
+            authorization_fact(
+                response, amount_minor=amount_minor, idempotency_key_id=claim.record_id
+            )
+        ]
         capture = captured_fact(response, amount_minor=amount_minor)
         if capture is not None:
             facts.append(capture)

@@ -4,6 +4,7 @@ The worker runs handlers and turns outcomes into outbox state; services own the 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,3 +72,22 @@ class TaskService(Protocol):
     """A use case that owns background task kinds offers a handler for each."""
 
     def task_handlers(self) -> dict[str, BatchHandler]: ...
+
+
+def concurrently(handle: Callable[[Task], Awaitable[Outcome]], *, limit: int) -> BatchHandler:
+    """Like `one_by_one`, but up to `limit` tasks at a time: for independent tasks whose
+    own transactions serialize what must be serialized (a payment's row lock)."""
+    gate = asyncio.Semaphore(limit)
+    single = one_by_one(handle)
+
+    async def run(task: Task) -> Mapping[int, Outcome]:
+        async with gate:
+            return await single([task])
+
+    async def batch(tasks: Sequence[Task]) -> Mapping[int, Outcome]:
+        results: dict[int, Outcome] = {}
+        for outcome in await asyncio.gather(*(run(task) for task in tasks)):
+            results.update(outcome)
+        return results
+
+    return batch

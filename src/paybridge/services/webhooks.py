@@ -29,11 +29,20 @@ from paybridge.mapping.checkout_events import (
     to_seed,
 )
 from paybridge.metrics import Metrics
+from paybridge.persistence.repositories.outbox import outbox_row
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.services.audit import webhook_log_row
 from paybridge.services.dispute_fold import link_waiting_disputes
 from paybridge.services.ledger import apply_facts
-from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Task, one_by_one
+from paybridge.services.tasks import (
+    BatchHandler,
+    Dead,
+    Done,
+    Outcome,
+    Task,
+    concurrently,
+    one_by_one,
+)
 
 _log = structlog.get_logger(__name__)
 
@@ -77,6 +86,7 @@ class WebhookService:
         inbox_retention: timedelta,
         prune_every: timedelta = timedelta(hours=1),
         disputes: DisputeEvents | None = None,
+        concurrency: int = 8,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -85,6 +95,7 @@ class WebhookService:
         self._retention = inbox_retention
         self._prune_every = prune_every
         self._disputes = disputes
+        self._concurrency = concurrency
 
     # --- intake ----------------------------------------------------------------------------
 
@@ -127,36 +138,40 @@ class WebhookService:
             status = "received" if known else "ignored"
             problem = None if known else "event type not handled by paybridge"
         row_id = new_id()
+        values = {
+            "id": row_id,
+            "source": SOURCE,
+            "event_id": event_id,
+            "type": event_type,
+            "subject_id": subject,
+            "raw_body": raw,
+            "signature_verified": True,
+            "status": status,
+            "error": problem,
+            "occurred_at": event.occurred_at if event else None,
+            "received_at": now,
+            "handled_at": now if status == "ignored" else None,
+        }
         async with self._uow() as uow:
-            inserted = await uow.events.insert_if_absent(
-                {
-                    "id": row_id,
-                    "source": SOURCE,
-                    "event_id": event_id,
-                    "type": event_type,
-                    "subject_id": subject,
-                    "raw_body": raw,
-                    "signature_verified": True,
-                    "status": status,
-                    "error": problem,
-                    "occurred_at": event.occurred_at if event else None,
-                    "received_at": now,
-                    "handled_at": now if status == "ignored" else None,
-                }
-            )
-            if inserted and status == "received":
-                await uow.outbox.enqueue(PROCESS_TASK, {"event_row_id": row_id}, now=now)
+            if status == "received":
+                task = outbox_row(PROCESS_TASK, {"event_row_id": row_id}, now=now)
+                inserted = await uow.events.insert_with_task(values, task)
+            else:
+                inserted = await uow.events.insert_if_absent(values)
             await uow.commit()
         outcome = status if inserted else "duplicate"
         self._metrics.webhooks.labels(outcome, event_type or "unreadable").inc()
-        log = _log.warning if status == "quarantined" else _log.info
+        log = _log.warning if status == "quarantined" else _log.debug
         log(f"webhook.{outcome}", cko_event_id=event_id, event_type=event_type, error=problem)
         return Receipt(status=outcome if outcome != "received" else "accepted", event_id=event_id)
 
     # --- processing ------------------------------------------------------------------------
 
     def task_handlers(self) -> dict[str, BatchHandler]:
-        return {PROCESS_TASK: one_by_one(self._process_task), PRUNE_TASK: one_by_one(self._prune)}
+        return {
+            PROCESS_TASK: concurrently(self._process_task, limit=self._concurrency),
+            PRUNE_TASK: one_by_one(self._prune),
+        }
 
     async def _process_task(self, task: Task) -> Outcome:
         return await self.process(str(task.payload["event_row_id"]))

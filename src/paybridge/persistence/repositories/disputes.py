@@ -19,11 +19,10 @@ class DisputeRepository:
     async def insert_if_absent(self, values: dict[str, Any]) -> bool:
         stmt = (
             upsertable_insert(self._conn, disputes)
-            .values(**values)
             .on_conflict_do_nothing(index_elements=["id"])
             .returning(disputes.c.id)
         )
-        return (await self._conn.execute(stmt)).first() is not None
+        return (await self._conn.execute(stmt, values)).first() is not None
 
     async def get(self, dispute_id: str, *, for_update: bool = False) -> RowMapping | None:
         stmt = select(disputes).where(disputes.c.id == dispute_id)

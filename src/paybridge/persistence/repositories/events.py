@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, select, update
+from sqlalchemy import RowMapping, delete, insert, literal, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from paybridge.persistence.dialect import upsertable_insert
-from paybridge.persistence.tables import inbound_events
+from paybridge.persistence.dialect import is_postgres, upsertable_insert
+from paybridge.persistence.tables import inbound_events, outbox
 
 
 class InboundEventRepository:
@@ -21,10 +22,31 @@ class InboundEventRepository:
         """Store a delivery; False for a duplicate (the unique key decides, not a lookup)."""
         stmt = (
             upsertable_insert(self._conn, inbound_events)
-            .values(**values)
             .on_conflict_do_nothing(index_elements=["source", "event_id"])
             .returning(inbound_events.c.id)
         )
+        return (await self._conn.execute(stmt, values)).first() is not None
+
+    async def insert_with_task(self, values: dict[str, Any], task: dict[str, Any]) -> bool:
+        """Store a delivery and its outbox task atomically; False for a duplicate.
+
+        On PostgreSQL one statement does both (the task is inserted only from the inbox row
+        that was actually inserted), so webhook intake costs a single round trip."""
+        if not is_postgres(self._conn):
+            inserted = await self.insert_if_absent(values)
+            if inserted:
+                await self._conn.execute(insert(outbox), task)
+            return inserted
+        stored = (
+            postgresql.insert(inbound_events)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["source", "event_id"])
+            .returning(inbound_events.c.id)
+            .cte("stored")
+        )
+        columns = list(task)
+        row = select(*(literal(task[c], type_=outbox.c[c].type).label(c) for c in columns))
+        stmt = insert(outbox).from_select(columns, row.select_from(stored)).returning(outbox.c.id)
         return (await self._conn.execute(stmt)).first() is not None
 
     async def get(self, row_id: str) -> RowMapping | None:

@@ -20,11 +20,10 @@ class IdempotencyRepository:
         """Claim a new key; False when the key already exists (uniqueness lives in the DB)."""
         stmt = (
             upsertable_insert(self._conn, idempotency_keys)
-            .values(**values)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(idempotency_keys.c.id)
         )
-        return (await self._conn.execute(stmt)).first() is not None
+        return (await self._conn.execute(stmt, values)).first() is not None
 
     async def get_by_key(self, key: str) -> RowMapping | None:
         stmt = select(idempotency_keys).where(idempotency_keys.c.key == key)

@@ -17,7 +17,7 @@ class IntegrationLogRepository:
         self._conn = conn
 
     async def add(self, values: dict[str, Any]) -> None:
-        await self._conn.execute(insert(integration_logs).values(**values))
+        await self._conn.execute(insert(integration_logs), values)
 
     async def list_for_payment(self, payment_id: str) -> Sequence[RowMapping]:
         stmt = (

@@ -19,6 +19,22 @@ DONE = "done"
 DEAD = "dead"
 
 
+def outbox_row(
+    kind: str, payload: dict[str, Any], *, now: datetime, dedupe_key: str | None = None
+) -> dict[str, Any]:
+    """The values of a new pending task."""
+    return {
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "payload": payload,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 class OutboxRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -33,21 +49,14 @@ class OutboxRepository:
         run_at: datetime | None = None,
     ) -> bool:
         """Add a task; with `dedupe_key`, coalesce into the pending one. True when added."""
-        stmt = upsertable_insert(self._conn, outbox).values(
-            kind=kind,
-            dedupe_key=dedupe_key,
-            payload=payload,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=run_at or now,
-            created_at=now,
-            updated_at=now,
-        )
+        values = outbox_row(kind, payload, now=now, dedupe_key=dedupe_key)
+        values["next_attempt_at"] = run_at or now
+        stmt = upsertable_insert(self._conn, outbox)
         if dedupe_key is not None:
             stmt = stmt.on_conflict_do_nothing(
                 index_elements=["dedupe_key"], index_where=text("status = 'pending'")
             )
-        result = await self._conn.execute(stmt.returning(outbox.c.id))
+        result = await self._conn.execute(stmt.returning(outbox.c.id), values)
         return result.first() is not None
 
     async def claim_due(

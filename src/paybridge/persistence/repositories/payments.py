@@ -21,11 +21,10 @@ class PaymentRepository:
         """Insert a payment unless its Checkout.com id is known; True when inserted."""
         stmt = (
             upsertable_insert(self._conn, payments)
-            .values(**values)
             .on_conflict_do_nothing(index_elements=["checkout_payment_id"])
             .returning(payments.c.id)
         )
-        return (await self._conn.execute(stmt)).first() is not None
+        return (await self._conn.execute(stmt, values)).first() is not None
 
     async def get(self, payment_id: str) -> RowMapping | None:
         row = await self._conn.execute(select(payments).where(payments.c.id == payment_id))
@@ -84,11 +83,10 @@ class PaymentRepository:
         """Add an action unless its Checkout.com action id is known; True when inserted."""
         stmt = (
             upsertable_insert(self._conn, payment_actions)
-            .values(**values)
             .on_conflict_do_nothing(index_elements=["checkout_action_id"])
             .returning(payment_actions.c.id)
         )
-        return (await self._conn.execute(stmt)).first() is not None
+        return (await self._conn.execute(stmt, values)).first() is not None
 
     async def get_action(self, checkout_action_id: str) -> RowMapping | None:
         stmt = select(payment_actions).where(
