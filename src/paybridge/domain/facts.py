@@ -27,6 +27,12 @@ class ActionFact:
     idempotency_key_id: str | None = None
 
 
+def payment_placeholder_key(checkout_payment_id: str, action_type: ActionType) -> str:
+    """Stands for the one action of `action_type` Checkout.com reported on the payment itself
+    (an authorization answered 202 without an id, an auto-capture answered 201)."""
+    return f"{checkout_payment_id}:{action_type.value}"
+
+
 def is_placeholder_action_key(action_key: str) -> bool:
     """A key paybridge made up while Checkout.com's action id is not known yet
     (`requested:…` holds, `pay_…:authorization`); such actions are not mirrored anywhere."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from paybridge.domain.facts import ActionFact
+from paybridge.domain.facts import ActionFact, payment_placeholder_key
 from paybridge.domain.status import ActionStatus, ActionType
 
 # event type → (action type, action status)
@@ -130,7 +130,7 @@ def to_facts(event: EventEnvelope) -> list[ActionFact]:
     action_id = _text(event.data, "action_id")
     if action_type in _KEYED_BY_EVENT or action_id is None:
         key = event.id if action_type is not ActionType.AUTHORIZATION else None
-        key = key or f"{event.subject_id}:authorization"
+        key = key or payment_placeholder_key(str(event.subject_id), ActionType.AUTHORIZATION)
     else:
         key = action_id
     processed = _parse_time(event.data.get("processed_on")) or event.occurred_at

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from paybridge.adapters.checkout.models import PaymentResponse
-from paybridge.domain.facts import ActionFact
+from paybridge.domain.facts import ActionFact, payment_placeholder_key
 from paybridge.domain.status import ActionStatus, ActionType
 
 
@@ -20,7 +20,8 @@ def authorization_fact(
         outcome = ActionStatus.SUCCEEDED
     verification = status == "Card Verified" or amount_minor == 0
     return ActionFact(
-        action_key=response.action_id or f"{response.id}:authorization",
+        action_key=response.action_id
+        or payment_placeholder_key(response.id, ActionType.AUTHORIZATION),
         type=ActionType.CARD_VERIFICATION if verification else ActionType.AUTHORIZATION,
         status=outcome,
         amount_minor=response.amount if response.amount is not None else amount_minor,
@@ -37,7 +38,7 @@ def captured_fact(response: PaymentResponse, *, amount_minor: int) -> ActionFact
     if response.status not in {"Captured", "Paid"}:
         return None
     return ActionFact(
-        action_key=f"{response.id}:capture",
+        action_key=payment_placeholder_key(response.id, ActionType.CAPTURE),
         type=ActionType.CAPTURE,
         status=ActionStatus.SUCCEEDED,
         amount_minor=response.amount if response.amount is not None else amount_minor,

@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from sqlalchemy import RowMapping
 
-from paybridge.domain.facts import ActionFact
+from paybridge.domain.facts import ActionFact, payment_placeholder_key
 from paybridge.domain.ids import new_id
 from paybridge.domain.status import (
     TERMINAL_STATUSES,
@@ -52,6 +52,21 @@ def state_of(payment: RowMapping, actions: Sequence[RowMapping]) -> PaymentState
     return fold(entries_of(actions), amount_minor=int(payment["amount_minor"]))
 
 
+def _stood_in_for(
+    payment: RowMapping, fact: ActionFact, actions: Sequence[RowMapping]
+) -> RowMapping | None:
+    """The row this fact is another observation of, though keyed differently: the payment's
+    single authorization; or, between a placeholder (`pay_…:capture` of an auto-capture)
+    and the real `act_…` id its webhook brings, in whichever order they arrive."""
+    same_type = [a for a in actions if a["type"] == fact.type.value]
+    if fact.type in _SINGLETON_TYPES:
+        return same_type[0] if same_type else None
+    placeholder = payment_placeholder_key(payment["checkout_payment_id"], fact.type)
+    if fact.action_key == placeholder:
+        return same_type[0] if same_type else None
+    return next((a for a in same_type if a["checkout_action_id"] == placeholder), None)
+
+
 async def _merge_fact(
     uow: UnitOfWork,
     payment: RowMapping,
@@ -61,8 +76,8 @@ async def _merge_fact(
 ) -> bool:
     """Insert or advance one action row; True when anything changed."""
     existing = next((a for a in actions if a["checkout_action_id"] == fact.action_key), None)
-    if existing is None and fact.type in _SINGLETON_TYPES:
-        existing = next((a for a in actions if a["type"] == fact.type.value), None)
+    if existing is None:
+        existing = _stood_in_for(payment, fact, actions)
     if existing is None:
         return await uow.payments.insert_action_if_absent(
             {
