@@ -13,6 +13,7 @@ from typing import TypeVar
 import click
 import httpx
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from paybridge.adapters.salesforce.errors import SalesforceError
 from paybridge.app import build_container, build_salesforce_client, create_app
@@ -27,13 +28,19 @@ from paybridge.mapping.markets_file import (
 from paybridge.mapping.salesforce_fields import SalesforceMappingError, load_salesforce_mapping
 from paybridge.persistence.engine import create_engine
 from paybridge.persistence.migrations import upgrade_to_head
+from paybridge.sandbox.walkthrough import walkthrough
+from paybridge.sandbox.wiring import WebhookKnobs, build_sandbox
 from paybridge.services.salesforce_check import check_salesforce
 from paybridge.settings import Settings
 from paybridge.worker.tasks import build_worker
 
 
 async def _migrate(settings: Settings) -> None:
-    engine = create_engine(settings.database_url)
+    await _migrate_url(settings.database_url)
+
+
+async def _migrate_url(database_url: str) -> None:
+    engine = create_engine(database_url)
     try:
         await upgrade_to_head(engine)
     finally:
@@ -41,6 +48,7 @@ async def _migrate(settings: Settings) -> None:
 
 
 T = TypeVar("T")
+SANDBOX_DATABASE = "sqlite+aiosqlite:///./paybridge-sandbox.db"
 
 
 @click.group()
@@ -60,6 +68,83 @@ def serve(host: str, port: int, migrate: bool | None) -> None:
     if migrate if migrate is not None else settings.is_sqlite:
         asyncio.run(_migrate(settings))
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--database",
+    default=SANDBOX_DATABASE,
+    show_default=True,
+    help="SQLAlchemy URL; migrated automatically.",
+)
+@click.option(
+    "--reset/--keep",
+    default=True,
+    show_default=True,
+    help="Start from an empty SQLite database (the simulators start empty every run).",
+)
+@click.option("--webhook-delay-ms", default=100, show_default=True, type=click.IntRange(0))
+@click.option(
+    "--webhook-duplicates",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 10),
+    help="Extra copies of every webhook.",
+)
+@click.option(
+    "--webhook-reorder", is_flag=True, help="Deliver webhooks emitted together newest first."
+)
+def sandbox(
+    *,
+    host: str,
+    port: int,
+    database: str,
+    reset: bool,
+    webhook_delay_ms: int,
+    webhook_duplicates: int,
+    webhook_reorder: bool,
+) -> None:
+    """Run everything on this machine: API, worker, simulated Checkout.com and Salesforce,
+    and a console at /sandbox. No configuration needed; Ctrl-C stops it."""
+    base = Settings()
+    if "PAYBRIDGE_LOG_LEVEL" not in os.environ:
+        base = base.model_copy(update={"log_level": "WARNING"})  # the walkthrough stays legible
+    if reset:
+        reset_sqlite(database)
+    asyncio.run(_migrate_url(database))
+    shown_host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+    public_url = f"http://{shown_host}:{port}"
+    built = build_sandbox(
+        public_url=public_url,
+        database_url=database,
+        base=base,
+        knobs=WebhookKnobs(
+            delay_s=webhook_delay_ms / 1000,
+            duplicates=webhook_duplicates,
+            reorder=webhook_reorder,
+        ),
+    )
+    click.echo(
+        walkthrough(
+            public_url=public_url,
+            api_key=built.api_key,
+            generated=built.api_key_generated,
+            database_url=database,
+        )
+    )
+    uvicorn.run(built.app, host=host, port=port, log_config=None, access_log=False)
+
+
+def reset_sqlite(database_url: str) -> None:
+    """Delete a SQLite database file (and its journal files); other databases are left alone."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return
+    path = Path(url.database)
+    for candidate in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        candidate.unlink(missing_ok=True)
 
 
 @main.command()

@@ -13,6 +13,7 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout_s: float = 5.0)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_async_engine(
         url,
@@ -31,3 +32,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # The driver's own implicit BEGIN is off: `_sqlite_begin_immediate` starts transactions.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """SQLite has no `SELECT … FOR UPDATE`: a deferred transaction reads, then writes what it
+    folded from a stale read (two webhooks of one payment applied at once: a lost update).
+    Taking the write lock at BEGIN serializes transactions, which is what the row lock
+    gives on PostgreSQL."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,1 @@
+"""The sandbox: paybridge with both simulators in one process, and its console."""
