@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -58,6 +58,10 @@ class Reservation:
     amount_minor: int | None
     currency: str
     market: str | None = None
+
+
+# What only the request knows about an action; the webhook that reports it lacks these.
+_REQUEST_FIELDS = ("amount_minor", "final", "reference", "requested_at", "idempotency_key_id")
 
 
 def reservation_key(claim: Claim) -> str:
@@ -214,6 +218,10 @@ class ActionService:
                 claim.record_id,
                 {"kind": kind.value, "payment_id": checkout_payment_id, "wire": wire.to_wire()},
             )
+            # Committed with the hold: should this process die before recording the outcome
+            # and the caller never retry, the worker still finishes the action (or finds the
+            # stored response and does nothing).
+            await self._schedule_recovery(uow, claim, now=now)
             await uow.commit()
         return Reservation(
             payment["id"], checkout_payment_id, key, amount, currency, payment["market"]
@@ -285,14 +293,17 @@ class ActionService:
                 # Unknown outcome: the caller's retry resumes it; if none comes, the worker
                 # finishes it with the same Cko-Idempotency-Key once the lock has lapsed.
                 await uow.idempotency.release(claim.record_id, now=now)
-                await uow.outbox.enqueue(
-                    RECOVER_TASK,
-                    {"idempotency_record_id": claim.record_id},
-                    now=now,
-                    dedupe_key=f"recover:{claim.record_id}",
-                    run_at=now + self._idempotency.lock_timeout + timedelta(seconds=5),
-                )
+                await self._schedule_recovery(uow, claim, now=now)
             await uow.commit()
+
+    async def _schedule_recovery(self, uow: UnitOfWork, claim: Claim, *, now: datetime) -> None:
+        await uow.outbox.enqueue(
+            RECOVER_TASK,
+            {"idempotency_record_id": claim.record_id},
+            now=now,
+            dedupe_key=f"recover:{claim.record_id}",
+            run_at=now + self._idempotency.lock_timeout + timedelta(seconds=5),
+        )
 
     async def _record(
         self,
@@ -315,7 +326,14 @@ class ActionService:
                     held["id"], {"checkout_action_id": action_id, "updated_at": now}
                 )
             elif held is not None and known is not None:
-                # The webhook was faster and created the action: the hold is now a duplicate.
+                # The webhook was faster and created the action: it takes over what only the
+                # request knew (a capture's `final` above all); the hold is then a duplicate.
+                learned = {
+                    column: held[column]
+                    for column in _REQUEST_FIELDS
+                    if known[column] is None and held[column] is not None
+                }
+                await uow.payments.update_action(known["id"], {**learned, "updated_at": now})
                 await uow.payments.delete_action(held["id"])
             await apply_facts(uow, payment, [], now=now, extra={"updated_at": now})
             await uow.logs.add(
