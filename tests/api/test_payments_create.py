@@ -75,7 +75,11 @@ async def test_approved_authorization_is_recorded_with_action_log_and_sync_task(
     assert await count(container, payment_actions) == 1
     assert await count(container, integration_logs) == 1
     async with container.engine.connect() as conn:
-        task = (await conn.execute(select(outbox))).mappings().one()
+        task = (
+            (await conn.execute(select(outbox).where(outbox.c.kind == "salesforce.sync_payment")))
+            .mappings()
+            .one()
+        )
         log = (await conn.execute(select(integration_logs))).mappings().one()
     assert task["kind"] == "salesforce.sync_payment"
     assert task["status"] == "pending"

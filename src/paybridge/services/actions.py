@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -221,7 +220,7 @@ class ActionService:
             # Committed with the hold: should this process die before recording the outcome
             # and the caller never retry, the worker still finishes the action (or finds the
             # stored response and does nothing).
-            await self._schedule_recovery(uow, claim, now=now)
+            await self._idempotency.schedule_recovery(uow, RECOVER_TASK, claim.record_id, now=now)
             await uow.commit()
         return Reservation(
             payment["id"], checkout_payment_id, key, amount, currency, payment["market"]
@@ -290,20 +289,10 @@ class ActionService:
                     StoredResponse(error.http_status, to_envelope(error, correlation_id)),
                 )
             else:
-                # Unknown outcome: the caller's retry resumes it; if none comes, the worker
-                # finishes it with the same Cko-Idempotency-Key once the lock has lapsed.
+                # Unknown outcome: the caller's retry resumes it; if none comes, the recovery
+                # task queued with the hold finishes it once the lock has lapsed.
                 await uow.idempotency.release(claim.record_id, now=now)
-                await self._schedule_recovery(uow, claim, now=now)
             await uow.commit()
-
-    async def _schedule_recovery(self, uow: UnitOfWork, claim: Claim, *, now: datetime) -> None:
-        await uow.outbox.enqueue(
-            RECOVER_TASK,
-            {"idempotency_record_id": claim.record_id},
-            now=now,
-            dedupe_key=f"recover:{claim.record_id}",
-            run_at=now + self._idempotency.lock_timeout + timedelta(seconds=5),
-        )
 
     async def _record(
         self,

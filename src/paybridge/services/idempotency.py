@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ class Claim:
     record_id: str
     operation: str
     resumed: bool
+    payload: dict[str, Any] | None = None
 
     @property
     def checkout_key(self) -> str:
@@ -87,12 +88,19 @@ class IdempotencyService:
         key: str,
         operation: str,
         request_fingerprint: str,
+        record_id: str | None = None,
         payload: dict[str, Any] | None = None,
+        recovery_task: str | None = None,
     ) -> Claim | StoredResponse:
-        """Phase 1: own the key, or learn that it was answered (replay) or is busy (409)."""
+        """Phase 1: own the key, or learn that it was answered (replay) or is busy (409).
+
+        With `recovery_task`, a task that finishes the request is queued in the same commit
+        as the claim: should this process die mid-call and the caller never retry, the
+        worker still completes it from `payload` (or finds the stored answer and stops).
+        A resumed claim carries the payload stored by the first attempt."""
         now = self._clock()
         async with self._uow() as uow:
-            record_id = new_id()
+            record_id = record_id or new_id()
             claimed = await uow.idempotency.insert_if_absent(
                 {
                     "id": record_id,
@@ -108,8 +116,10 @@ class IdempotencyService:
                 }
             )
             if claimed:
+                if recovery_task is not None:
+                    await self.schedule_recovery(uow, recovery_task, record_id, now=now)
                 await uow.commit()
-                return Claim(record_id=record_id, operation=operation, resumed=False)
+                return Claim(record_id, operation, resumed=False, payload=payload)
             row = await uow.idempotency.get_by_key(key)
             if row is None:  # deleted by retention between the two statements
                 raise Conflict(
@@ -131,7 +141,19 @@ class IdempotencyService:
                     code="idempotency_key_in_flight",
                 )
             await uow.commit()
-            return Claim(record_id=str(row["id"]), operation=operation, resumed=True)
+            return Claim(str(row["id"]), operation, resumed=True, payload=row["request_payload"])
+
+    async def schedule_recovery(
+        self, uow: UnitOfWork, task: str, record_id: str, *, now: datetime
+    ) -> None:
+        """Queue `task` for after the lock lapses: the caller's own retry comes first."""
+        await uow.outbox.enqueue(
+            task,
+            {"idempotency_record_id": record_id},
+            now=now,
+            dedupe_key=f"recover:{record_id}",
+            run_at=now + self._lock_timeout + timedelta(seconds=5),
+        )
 
     async def resume(self, record_id: str) -> Claim | StoredResponse | None:
         """For the worker: own an unfinished record whose holder is gone. None while someone
@@ -149,7 +171,7 @@ class IdempotencyService:
             await uow.commit()
         if not took_over:
             return None
-        return Claim(record_id=record_id, operation=str(row["operation"]), resumed=True)
+        return Claim(record_id, str(row["operation"]), resumed=True, payload=row["request_payload"])
 
     @property
     def lock_timeout(self) -> timedelta:

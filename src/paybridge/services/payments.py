@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -19,6 +18,7 @@ from pydantic import SecretStr
 from paybridge.adapters.checkout.errors import CheckoutError, CheckoutValidationError
 from paybridge.adapters.checkout.models import PaymentRequest, PaymentResponse
 from paybridge.domain.clock import Clock
+from paybridge.domain.ids import new_id
 from paybridge.domain.markets import Market, MarketBook, default_book
 from paybridge.domain.payment_methods import KNOWN_METHODS
 from paybridge.errors import to_envelope
@@ -110,39 +110,55 @@ class PaymentService:
             self._market_book(),
             fields=order_fields(request.order, request.customer, self._field_map),
         )
+        record_id = new_id()
+        wire = to_payment_request(ctx, request.payment_method, plan.options(record_id))
         claim = await self._idempotency.begin(
             key=idempotency_key,
             operation=CREATE_OPERATION,
             request_fingerprint=fingerprint(CREATE_OPERATION, raw_body),
+            record_id=record_id,
+            payload={
+                "wire": wire.to_wire(),
+                "context": asdict(ctx),
+                "market": plan.market.key,
+                "payment_method": request.payment_method.type,
+            },
+            recovery_task=RECOVER_TASK,
         )
         if isinstance(claim, StoredResponse):
             return claim
-        wire = to_payment_request(ctx, request.payment_method, plan.options(claim.record_id))
+        result = await self._complete(claim, correlation_id=correlation_id)
+        if isinstance(result, CheckoutError):
+            raise result
+        return result
 
+    async def _complete(
+        self, claim: Claim, *, correlation_id: str | None
+    ) -> StoredResponse | CheckoutError:
+        """Call Checkout.com with the request the claim stored — the first attempt's, when a
+        retry or the worker resumes it — and record the outcome."""
+        assert claim.payload is not None
+        context = dict(claim.payload["context"])
+        billing = context.pop("billing")
+        ctx = OrderContext(**context, billing=BillingAddress(**billing) if billing else None)
+        market = self._market_book().get(claim.payload["market"])
+        secret_key = self._secret_key_for(market) if market is not None else None
+        wire = PaymentRequest.model_validate(claim.payload["wire"])
         with collecting() as calls:
             try:
                 response = await self._checkout.create_payment(
-                    wire,
-                    idempotency_key=claim.checkout_key,
-                    secret_key=self._secret_key_for(plan.market),
+                    wire, idempotency_key=claim.checkout_key, secret_key=secret_key
                 )
             except CheckoutError as error:
-                resume = {
-                    "wire": wire.to_wire(),
-                    "context": asdict(ctx),
-                    "market": plan.market.key,
-                    "payment_method": request.payment_method.type,
-                }
-                await self._record_failure(
-                    claim, error, calls, correlation_id=correlation_id, resume=resume
-                )
-                raise
+                await self._record_failure(claim, error, calls, correlation_id=correlation_id)
+                return error
         return await self._record_success(
             claim,
             response,
             ctx=ctx,
-            market=plan.market,
-            payment_method=request.payment_method.type,
+            market_key=claim.payload["market"],
+            market_metadata=dict(market.metadata) if market is not None else {},
+            payment_method=str(claim.payload["payment_method"]),
             calls=calls,
             correlation_id=correlation_id,
         )
@@ -154,10 +170,9 @@ class PaymentService:
         calls: Sequence[Any],
         *,
         correlation_id: str | None,
-        resume: dict[str, Any],
     ) -> None:
         """Transient failures leave the key resumable (by the caller's retry, or by the
-        worker once the lock lapses); final refusals are stored for replay."""
+        recovery task queued with the claim); final refusals are stored for replay."""
         now = self._clock()
         async with self._uow() as uow:
             await uow.logs.add(
@@ -177,14 +192,6 @@ class PaymentService:
             else:
                 # Unknown outcome or our misconfiguration: the caller's retry resumes the key.
                 await uow.idempotency.release(claim.record_id, now=now)
-                await uow.idempotency.set_payload(claim.record_id, resume)
-                await uow.outbox.enqueue(
-                    RECOVER_TASK,
-                    {"idempotency_record_id": claim.record_id},
-                    now=now,
-                    dedupe_key=f"recover:{claim.record_id}",
-                    run_at=now + self._idempotency.lock_timeout + timedelta(seconds=5),
-                )
             await uow.commit()
         _log.warning("payment.create.failed", code=error.code, cko_request_id=error.request_id)
 
@@ -195,52 +202,27 @@ class PaymentService:
         return await self.recover(str(task.payload["idempotency_record_id"]))
 
     async def recover(self, record_id: str) -> Outcome:
-        """Finish a create whose Checkout.com answer was lost and whose caller never retried,
-        with the same Cko-Idempotency-Key (inside Checkout.com's 24 h window only; past it,
-        the payment's own webhooks still bring it in, created from the event)."""
+        """Finish a create whose process died or whose answer was lost, and whose caller never
+        retried, with the same Cko-Idempotency-Key (inside Checkout.com's 24 h window only;
+        past it, the payment's own webhooks still bring it in, created from the event)."""
         claim = await self._idempotency.resume(record_id)
         if isinstance(claim, StoredResponse):
             return Done()
         if claim is None:
             return Retry("request still in flight")
+        if claim.payload is None:
+            await self._idempotency.release(claim)
+            return Dead("nothing to recover: no request was recorded")
         async with self._uow() as uow:
             record = await uow.idempotency.get(record_id)
         assert record is not None
-        resume = record["request_payload"]
-        if resume is None:
-            await self._idempotency.release(claim)
-            return Dead("nothing to recover: no request was recorded")
         if self._clock() - record["created_at"] > CHECKOUT_KEY_WINDOW:
             await self._idempotency.release(claim)
             return Dead("Checkout.com idempotency window passed; the payment's webhooks decide")
-        context = dict(resume["context"])
-        billing = context.pop("billing")
-        ctx = OrderContext(**context, billing=BillingAddress(**billing) if billing else None)
-        market = self._market_book().get(resume["market"])
-        if market is None:
-            await self._idempotency.release(claim)
-            return Dead(f"market {resume['market']!r} is no longer configured")
-        wire = PaymentRequest.model_validate(resume["wire"])
-        with collecting() as calls:
-            try:
-                response = await self._checkout.create_payment(
-                    wire,
-                    idempotency_key=claim.checkout_key,
-                    secret_key=self._secret_key_for(market),
-                )
-            except CheckoutError as error:
-                await self._record_failure(claim, error, calls, correlation_id=None, resume=resume)
-                return Retry(error.message) if error.is_transient else Done()
-        await self._record_success(
-            claim,
-            response,
-            ctx=ctx,
-            market=market,
-            payment_method=str(resume["payment_method"]),
-            calls=calls,
-            correlation_id=None,
-        )
-        _log.info("checkout.payment.recovered", checkout_payment_id=response.id)
+        result = await self._complete(claim, correlation_id=None)
+        if isinstance(result, CheckoutError):
+            return Retry(result.message) if result.is_transient else Done()
+        _log.info("checkout.payment.recovered", idempotency_record_id=record_id)
         return Done()
 
     async def _record_success(
@@ -249,7 +231,8 @@ class PaymentService:
         response: PaymentResponse,
         *,
         ctx: OrderContext,
-        market: Market,
+        market_key: str,
+        market_metadata: dict[str, Any],
         payment_method: str,
         calls: Sequence[Any],
         correlation_id: str | None,
@@ -275,9 +258,9 @@ class PaymentService:
                     "currency": ctx.currency,
                     "amount_minor": amount_minor,
                     "status": "Pending",
-                    "market": market.key,
+                    "market": market_key,
                     # The market's reporting fields, for the Salesforce records.
-                    "metadata": dict(market.metadata),
+                    "metadata": market_metadata,
                     "created_at": now,
                     "updated_at": now,
                 }
@@ -298,7 +281,7 @@ class PaymentService:
                     "response_summary": response.response_summary,
                     "redirect_url": response.redirect_url,
                     "payment_method": payment_method,
-                    "market": payment["market"] or market.key,
+                    "market": payment["market"] or market_key,
                     "card_last4": response.source.last4 if response.source else None,
                 },
             )
