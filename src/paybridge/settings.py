@@ -33,7 +33,7 @@ class SalesforceProfile(StrEnum):
 
 
 class DatabaseSettings(BaseModel):
-    pool_size: int = Field(default=10, ge=1)
+    pool_size: int = Field(default=20, ge=1)
     pool_timeout_s: float = Field(default=5.0, gt=0)
 
 

@@ -8,9 +8,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from paybridge.container import Container
 from paybridge.persistence.tables import idempotency_keys, integration_logs, payments
+from paybridge.persistence.uow import unit_of_work_factory
 from paybridge.security import CallerAuthenticator
 from tests.api.payloads import payment_body, with_order
 from tests.simulators.checkout import CheckoutSimulator
@@ -176,3 +178,16 @@ async def test_openapi_documents_the_envelope_not_fastapi_defaults(
         assert create["responses"][status]["content"]["application/json"]["schema"][
             "$ref"
         ].endswith("/ErrorEnvelope")
+
+
+async def test_database_unavailable_is_a_503_to_retry(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    dead = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    object.__setattr__(container.payments, "_uow", unit_of_work_factory(dead))
+    response = await client.get("/v1/payments", params={"order_id": "8015g00000AbCdEAAV"})
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
+    assert response.headers["retry-after"] == "1"
+    await dead.dispose()

@@ -26,7 +26,7 @@ M = TypeVar("M", bound=BaseModel)
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,255}$")
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container = request.app.state.container
     assert isinstance(container, Container)
     return container
@@ -35,7 +35,7 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def require_api_key(
+async def require_api_key(
     container: ContainerDep,
     x_api_key: Annotated[
         str | None, Header(description="One of the keys in PAYBRIDGE_API_KEYS.")
@@ -49,7 +49,7 @@ def require_api_key(
     container.caller_auth.authenticate(api_key=x_api_key, authorization=authorization)
 
 
-def idempotency_key(
+async def idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(

@@ -6,9 +6,16 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from paybridge.errors import ErrorDetail, PaybridgeError, ValidationFailed, to_envelope
+from paybridge.errors import (
+    ErrorDetail,
+    PaybridgeError,
+    UpstreamUnavailable,
+    ValidationFailed,
+    to_envelope,
+)
 from paybridge.schemas.payments import PAYMENT_METHOD_TYPES
 
 _log = structlog.get_logger(__name__)
@@ -79,6 +86,19 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    async def on_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # Pool exhausted or database unreachable: the caller retries with the same key.
+        _log.warning("database.unavailable", error_type=type(exc).__name__)
+        error = UpstreamUnavailable(
+            "The database is unavailable; retry with the same Idempotency-Key.",
+            code="database_unavailable",
+        )
+        return JSONResponse(
+            to_envelope(error, request_id_of(request)),
+            status_code=error.http_status,
+            headers={"Retry-After": "1"},
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         _log.exception("request.crashed", error_type=type(exc).__name__)
         error = PaybridgeError("Internal error; it was logged.", code="internal_error")
@@ -87,4 +107,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PaybridgeError, on_paybridge_error)
     app.add_exception_handler(RequestValidationError, on_request_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
+    for unavailable in (
+        sa_exc.TimeoutError,
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        ConnectionError,
+    ):
+        app.add_exception_handler(unavailable, on_database_unavailable)
     app.add_exception_handler(Exception, on_unexpected)

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
-def create_engine(url: str, *, pool_size: int = 10, pool_timeout_s: float = 5.0) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20, pool_timeout_s: float = 5.0) -> AsyncEngine:
     """One engine per process; SQLite gets WAL and a busy timeout so API and worker coexist."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
@@ -18,7 +18,9 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout_s: float = 5.0)
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: under a burst, opening and closing extra connections per request
+        # costs more than waiting for a pooled one (bounded by pool_timeout → 503).
+        max_overflow=0,
         pool_timeout=pool_timeout_s,
         # No pre-ping: it costs a round trip per transaction on the hot paths; a connection
         # that died is replaced on its first error, and recycling bounds their age.

@@ -33,10 +33,21 @@ class UnitOfWork:
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
+        self._autocommit = False
+
+    def single_statement(self) -> Self:
+        """For a use case that writes with ONE statement (atomic by itself): on PostgreSQL it
+        then runs without BEGIN/COMMIT, two round trips fewer on a hot path. SQLite, whose
+        repositories may need two statements for the same job, stays transactional."""
+        self._autocommit = self._engine.dialect.name == "postgresql"
+        return self
 
     async def __aenter__(self) -> Self:
         self._conn = await self._engine.connect()
-        self._tx = await self._conn.begin()
+        if self._autocommit:
+            self._conn = await self._conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            self._tx = await self._conn.begin()
         conn = self._conn
         self.payments = PaymentRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
@@ -47,8 +58,8 @@ class UnitOfWork:
         return self
 
     async def commit(self) -> None:
-        assert self._tx is not None
-        await self._tx.commit()
+        if self._tx is not None:
+            await self._tx.commit()
 
     async def __aexit__(
         self,
@@ -57,9 +68,8 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         assert self._conn is not None
-        assert self._tx is not None
         try:
-            if self._tx.is_active:
+            if self._tx is not None and self._tx.is_active:
                 await self._tx.rollback()
         finally:
             await self._conn.close()

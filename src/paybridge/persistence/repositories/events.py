@@ -6,12 +6,56 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, insert, literal, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    JSON,
+    LargeBinary,
+    RowMapping,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.persistence.dialect import is_postgres, upsertable_insert
 from paybridge.persistence.tables import inbound_events, outbox
+from paybridge.persistence.types import UTCDateTime
+
+
+def _prefixed(task: dict[str, Any]) -> dict[str, Any]:
+    return {f"task_{key}": value for key, value in task.items()}
+
+
+# Hand-written once: the intake's hot path should not build and cache-key a CTE per event.
+_STORE_WITH_TASK = text(
+    """
+    WITH stored AS (
+        INSERT INTO inbound_events (id, source, event_id, type, subject_id, raw_body,
+            signature_verified, status, error, occurred_at, received_at, handled_at)
+        VALUES (:id, :source, :event_id, :type, :subject_id, :raw_body,
+            :signature_verified, :status, :error, :occurred_at, :received_at, :handled_at)
+        ON CONFLICT (source, event_id) DO NOTHING
+        RETURNING id
+    )
+    INSERT INTO outbox (kind, dedupe_key, payload, status, attempts, next_attempt_at,
+        created_at, updated_at)
+    SELECT :task_kind, :task_dedupe_key, :task_payload, :task_status, :task_attempts,
+        :task_next_attempt_at, :task_created_at, :task_updated_at
+    FROM stored
+    RETURNING outbox.id
+    """
+).bindparams(
+    bindparam("raw_body", type_=LargeBinary()),
+    bindparam("occurred_at", type_=UTCDateTime()),
+    bindparam("received_at", type_=UTCDateTime()),
+    bindparam("handled_at", type_=UTCDateTime()),
+    bindparam("task_payload", type_=JSON()),
+    bindparam("task_next_attempt_at", type_=UTCDateTime()),
+    bindparam("task_created_at", type_=UTCDateTime()),
+    bindparam("task_updated_at", type_=UTCDateTime()),
+)
 
 
 class InboundEventRepository:
@@ -37,17 +81,8 @@ class InboundEventRepository:
             if inserted:
                 await self._conn.execute(insert(outbox), task)
             return inserted
-        stored = (
-            postgresql.insert(inbound_events)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["source", "event_id"])
-            .returning(inbound_events.c.id)
-            .cte("stored")
-        )
-        columns = list(task)
-        row = select(*(literal(task[c], type_=outbox.c[c].type).label(c) for c in columns))
-        stmt = insert(outbox).from_select(columns, row.select_from(stored)).returning(outbox.c.id)
-        return (await self._conn.execute(stmt)).first() is not None
+        row = await self._conn.execute(_STORE_WITH_TASK, {**values, **_prefixed(task)})
+        return row.first() is not None
 
     async def get(self, row_id: str) -> RowMapping | None:
         stmt = select(inbound_events).where(inbound_events.c.id == row_id)
