@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS baseline_inbox (
 INSERT = "INSERT INTO baseline_inbox (event_id, raw_body) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 
 
-def create_app(dsn: str, signing_key: str, *, pool_size: int = 10) -> ASGIApp:
+def create_app(dsn: str, signing_key: str, *, pool_size: int = 20) -> ASGIApp:
     """The endpoint (any path, POST); GET answers 200 once the pool is open (readiness)."""
     key = signing_key.encode()
     pools: list[asyncpg.Pool] = []
@@ -49,8 +49,8 @@ def create_app(dsn: str, signing_key: str, *, pool_size: int = 10) -> ASGIApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                # Same size as paybridge's pool (pool_size + max_overflow).
-                pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=2 * pool_size)
+                # Same size as paybridge's pool (PAYBRIDGE_DATABASE__POOL_SIZE, no overflow).
+                pool = await asyncpg.create_pool(dsn, min_size=pool_size, max_size=pool_size)
                 await pool.execute(CREATE_TABLE)
                 pools.append(pool)
                 await send({"type": "lifespan.startup.complete"})
