@@ -131,10 +131,11 @@ async def apply_facts(
     """Merge `facts`, re-fold, and when anything changed bump the version and enqueue the
     Salesforce sync. `payment` must have been read `for_update` in this transaction."""
     changed = bool(extra)
-    for fact in facts:
-        actions = await uow.payments.list_actions(payment["id"])
-        changed |= await _merge_fact(uow, payment, fact, actions, now)
     actions = await uow.payments.list_actions(payment["id"])
+    for fact in facts:
+        if await _merge_fact(uow, payment, fact, actions, now):
+            changed = True
+            actions = await uow.payments.list_actions(payment["id"])
     state = state_of(payment, actions)
     stored = PaymentStatus(payment["status"])
     if stored in TERMINAL_STATUSES and state.status is not stored:

@@ -177,32 +177,32 @@ class WebhookService:
         return await self.process(str(task.payload["event_row_id"]))
 
     async def process(self, event_row_id: str) -> Outcome:
+        """Apply one stored event. A payment event is read and applied in one transaction;
+        a dispute event first fetches the dispute (no transaction open), then applies."""
         async with self._uow() as uow:
             row = await uow.events.get(event_row_id)
             if row is None:
                 return Dead(f"inbound event {event_row_id} is gone")
             if row["handled_at"] is not None:
                 return Done()
+            now = self._clock()
             try:
                 event = parse_envelope(bytes(row["raw_body"]))
             except UnreadableEvent as exc:
-                await uow.events.mark(
-                    row["id"], status="quarantined", at=self._clock(), error=str(exc)
-                )
+                await uow.events.mark(row["id"], status="quarantined", at=now, error=str(exc))
                 await uow.commit()
                 return Done()
-        prepared: Any = None
-        if event.is_dispute_event:
-            if self._disputes is None:
-                return Done()  # kept as received until dispute processing is configured
-            prepared = await self._disputes.prepare(event)  # outside any transaction
+            if not event.is_dispute_event:
+                await self._apply_payment_event(uow, event, now=now)
+                await uow.events.mark(event_row_id, status="handled", at=now)
+                await uow.commit()
+                return Done()
+        if self._disputes is None:
+            return Done()  # kept as received until dispute processing is configured
+        prepared = await self._disputes.prepare(event)  # outside any transaction
         now = self._clock()
         async with self._uow() as uow:
-            if event.is_dispute_event:
-                assert self._disputes is not None
-                await self._disputes.apply(uow, event, prepared, now=now)
-            else:
-                await self._apply_payment_event(uow, event, now=now)
+            await self._disputes.apply(uow, event, prepared, now=now)
             await uow.events.mark(event_row_id, status="handled", at=now)
             await uow.commit()
         return Done()

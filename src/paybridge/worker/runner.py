@@ -69,23 +69,33 @@ class Worker:
         self._stopping.set()
 
     async def run(self) -> None:
-        _log.info("worker.started", worker_id=self.worker_id, kinds=sorted(self._handlers))
+        """One claim loop per lane (the kinds' family: `webhooks`, `salesforce`, …), so slow
+        Salesforce writes never hold up webhook processing, and each lane batches its own."""
+        lanes: dict[str, list[str]] = defaultdict(list)
+        for kind in self._handlers:
+            lanes[kind.split(".", 1)[0]].append(kind)
+        _log.info("worker.started", worker_id=self.worker_id, lanes=dict(lanes))
+        async with asyncio.TaskGroup() as group:
+            for kinds in lanes.values():
+                group.create_task(self._lane(kinds))
+        _log.info("worker.stopped", worker_id=self.worker_id)
+
+    async def _lane(self, kinds: Sequence[str]) -> None:
         while not self._stopping.is_set():
             try:
-                ran = await self.run_once()
+                ran = await self.run_once(kinds)
             except Exception:  # noqa: BLE001 — a database outage must not kill the loop
-                _log.exception("worker.cycle.failed")
+                _log.exception("worker.cycle.failed", kinds=list(kinds))
                 ran = 0
             if ran == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._stopping.wait(), timeout=self._config.poll_interval_s
                     )
-        _log.info("worker.stopped", worker_id=self.worker_id)
 
-    async def run_once(self) -> int:
-        """Claim one batch and run it; returns how many tasks ran."""
-        tasks = await self._claim()
+    async def run_once(self, kinds: Sequence[str] | None = None) -> int:
+        """Claim one batch (of `kinds`, default all) and run it; returns how many ran."""
+        tasks = await self._claim(kinds)
         if not tasks:
             return 0
         by_kind: dict[str, list[Task]] = defaultdict(list)
@@ -106,14 +116,14 @@ class Worker:
             total += ran
         return total
 
-    async def _claim(self) -> list[Task]:
+    async def _claim(self, kinds: Sequence[str] | None) -> list[Task]:
         async with self._uow() as uow:
             rows = await uow.outbox.claim_due(
                 now=self._clock(),
                 limit=self._config.batch_size,
                 lease=timedelta(seconds=self._config.lease_s),
                 worker_id=self.worker_id,
-                kinds=list(self._handlers),
+                kinds=list(kinds if kinds is not None else self._handlers),
             )
             await uow.commit()
         return [
@@ -135,11 +145,12 @@ class Worker:
         now = self._clock()
         config = self._config
         async with self._uow() as uow:
+            done: list[int] = []
             for task in group:
                 outcome = outcomes.get(task.id, Retry("handler gave no outcome"))
                 self._metrics.tasks.labels(task.kind, type(outcome).__name__.lower()).inc()
                 if isinstance(outcome, Done):
-                    await uow.outbox.complete(task.id, now=now)
+                    done.append(task.id)
                 elif isinstance(outcome, Postpone):
                     await uow.outbox.retry_later(
                         task.id, error=outcome.error, run_at=outcome.until, now=now
@@ -165,6 +176,7 @@ class Worker:
                     _log.warning(
                         "worker.task.retry", kind=task.kind, task_id=task.id, error=outcome.error
                     )
+            await uow.outbox.complete_many(done, now=now)
             await uow.commit()
 
     async def release_claimed(self) -> None:

@@ -113,9 +113,14 @@ class OutboxRepository:
         return sorted(rows, key=lambda row: (row["next_attempt_at"], row["id"]))
 
     async def complete(self, task_id: int, *, now: datetime) -> None:
+        await self.complete_many([task_id], now=now)
+
+    async def complete_many(self, task_ids: Sequence[int], *, now: datetime) -> None:
+        if not task_ids:
+            return
         await self._conn.execute(
             update(outbox)
-            .where(outbox.c.id == task_id)
+            .where(outbox.c.id.in_(list(task_ids)))
             .values(status=DONE, done_at=now, updated_at=now, locked_until=None, last_error=None)
         )
 
