@@ -35,6 +35,9 @@ class WorkerConfig:
     max_attempts: int = 12
     backoff_base_s: float = 1.0
     backoff_max_s: float = 600.0
+    # One claim loop per task family; off on SQLite, a single writer where more loops would
+    # only contend for its one write lock.
+    lanes: bool = True
 
 
 def backoff_s(attempts: int, *, base_s: float, max_s: float, rng: random.Random) -> float:
@@ -73,7 +76,7 @@ class Worker:
         Salesforce writes never hold up webhook processing, and each lane batches its own."""
         lanes: dict[str, list[str]] = defaultdict(list)
         for kind in self._handlers:
-            lanes[kind.split(".", 1)[0]].append(kind)
+            lanes[kind.split(".", 1)[0] if self._config.lanes else "all"].append(kind)
         _log.info("worker.started", worker_id=self.worker_id, lanes=dict(lanes))
         async with asyncio.TaskGroup() as group:
             for kinds in lanes.values():

@@ -28,6 +28,7 @@ def build_worker(container: Container, *, worker_id: str | None = None) -> Worke
             max_attempts=settings.max_attempts,
             backoff_base_s=settings.backoff_base_s,
             backoff_max_s=settings.backoff_max_s,
+            lanes=not container.settings.is_sqlite,
         ),
         worker_id=worker_id,
     )
