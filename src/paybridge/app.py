@@ -321,4 +321,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(actions.router)
     app.include_router(disputes.router)
     app.include_router(webhooks.router)
+    # Matched first: the webhook route without FastAPI's per-request routing machinery.
+    app.router.routes.insert(0, webhooks.FAST_ROUTE)
     return app
