@@ -135,8 +135,7 @@ async def container(
     )
     await truncate_all(built.engine)
     yield built
-    await built.checkout_http.aclose()
-    await built.engine.dispose()
+    await built.aclose()
 
 
 @pytest.fixture

@@ -78,8 +78,7 @@ async def salesforce_env(
     finally:
         if container.salesforce_http is not None:
             await container.salesforce_http.aclose()
-        await container.checkout_http.aclose()
-        await container.engine.dispose()
+        await container.aclose()
 
 
 def seed_order(sim: SalesforceSimulator, order_id: str) -> None:

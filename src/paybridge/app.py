@@ -300,10 +300,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 worker.stop()
                 await worker_task
                 await worker.release_claimed()
-            await built.checkout_http.aclose()
-            if built.salesforce_http is not None:
-                await built.salesforce_http.aclose()
-            await built.engine.dispose()
+            await built.aclose()
 
     app = FastAPI(
         title="paybridge",

@@ -166,10 +166,7 @@ async def _run_worker(settings: Settings) -> None:
         await runner.run()
         await runner.release_claimed()
     finally:
-        await container.checkout_http.aclose()
-        if container.salesforce_http is not None:
-            await container.salesforce_http.aclose()
-        await container.engine.dispose()
+        await container.aclose()
 
 
 @main.command()
@@ -308,7 +305,4 @@ async def _with_container(use: Callable[[Container], Awaitable[T]]) -> T:
     try:
         return await use(container)
     finally:
-        await container.checkout_http.aclose()
-        if container.salesforce_http is not None:
-            await container.salesforce_http.aclose()
-        await container.engine.dispose()
+        await container.aclose()

@@ -50,3 +50,10 @@ class Container:
     # Disputes: reads and webhook folding, and the actions Salesforce takes on them.
     disputes: DisputeService | None = None
     dispute_actions: DisputeActionService | None = None
+
+    async def aclose(self) -> None:
+        """Close what the container opened: HTTP clients, then the database engine."""
+        await self.checkout_http.aclose()
+        if self.salesforce_http is not None:
+            await self.salesforce_http.aclose()
+        await self.engine.dispose()

@@ -77,8 +77,7 @@ async def jwt_client(
     transport = httpx.ASGITransport(app=create_app(container=container))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         yield client
-    await container.checkout_http.aclose()
-    await container.engine.dispose()
+    await container.aclose()
 
 
 async def get_with(client: httpx.AsyncClient, bearer: str) -> httpx.Response:

@@ -72,8 +72,7 @@ async def env(pg_url: str, checkout_sim: CheckoutSimulator) -> AsyncIterator[Env
         await result.deliver(event("payment_captured", PID, action_id="act_cap_api"))
         await build_worker(container).drain()
         yield result
-    await container.checkout_http.aclose()
-    await container.engine.dispose()
+    await container.aclose()
 
 
 def error_code(response: httpx.Response) -> str:

@@ -10,6 +10,8 @@ import httpx
 from sqlalchemy import func, select
 
 from paybridge.container import Container
+from paybridge.domain.markets import default_book
+from paybridge.domain.payment_methods import KNOWN_METHODS
 from paybridge.persistence.tables import (
     idempotency_keys,
     integration_logs,
@@ -192,7 +194,14 @@ async def test_concurrent_requests_with_one_key_call_checkout_once(
 async def test_checkout_validation_error_is_422_and_replayed(
     pg_url: str, checkout_sim: CheckoutSimulator, client: httpx.AsyncClient, container: Container
 ) -> None:
-    object.__setattr__(container.payments, "_defaults", type(container.payments._defaults)(None))
+    # A market without a processing channel: Checkout.com refuses the request (422).
+    object.__setattr__(
+        container.payments,
+        "_markets",
+        default_book(
+            processing_channel_id=None, methods=KNOWN_METHODS, capture=True, three_ds=False
+        ),
+    )
 
     first = await post_payment(client, payment_body())
     second = await post_payment(client, payment_body())

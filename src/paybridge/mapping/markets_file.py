@@ -370,6 +370,12 @@ class MarketConfig:
     secret_keys: Mapping[str, SecretStr] = field(default_factory=dict)
 
 
+def market_secret_key(keys: Mapping[str, SecretStr], market: str | None) -> str | None:
+    """The market's own Checkout.com key (a separate legal entity), or None for the global."""
+    key = keys.get(market) if market else None
+    return key.get_secret_value() if key is not None else None
+
+
 def load_market_config(path: Path | None, environ: Mapping[str, str]) -> MarketConfig:
     """Start-up: every problem of the file (and every unset key variable) at once."""
     if path is None:

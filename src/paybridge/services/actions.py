@@ -27,6 +27,7 @@ from paybridge.domain.money import format_major
 from paybridge.domain.status import ActionStatus, ActionType
 from paybridge.errors import Conflict, NotFound, ValidationFailed, to_envelope
 from paybridge.mapping.checkout_actions import WIRE_MODELS, WireAction, to_wire
+from paybridge.mapping.markets_file import market_secret_key
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.schemas.actions import ActionAccepted, CaptureCreate
 from paybridge.services.action_rules import ActionBody, ActionKind, check_rules, requested_minor
@@ -232,8 +233,7 @@ class ActionService:
         """The payment's market may have its own Checkout.com entity (secret key)."""
         key = claim.checkout_key
         pid = reservation.checkout_payment_id
-        market_key = self._market_secret_keys.get(reservation.market or "")
-        secret = market_key.get_secret_value() if market_key is not None else None
+        secret = market_secret_key(self._market_secret_keys, reservation.market)
         if isinstance(wire, CaptureRequest):
             return await self._checkout.capture(pid, wire, idempotency_key=key, secret_key=secret)
         if isinstance(wire, RefundRequest):

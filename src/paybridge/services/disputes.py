@@ -31,6 +31,7 @@ from paybridge.mapping.checkout_disputes import (
     status_for,
 )
 from paybridge.mapping.checkout_events import EventEnvelope
+from paybridge.mapping.markets_file import market_secret_key
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.schemas.disputes import DisputeList, DisputeRead
 from paybridge.services.audit import webhook_log_row
@@ -175,8 +176,7 @@ class DisputeService:
             if payment is None and checkout_payment_id:
                 payment = await uow.payments.get_by_checkout_id(checkout_payment_id)
         market = payment["market"] if payment is not None else None
-        key = self._market_secret_keys.get(market) if market else None
-        return key.get_secret_value() if key is not None else None
+        return market_secret_key(self._market_secret_keys, market)
 
 
 def _event_log(

@@ -19,12 +19,13 @@ from paybridge.adapters.checkout.errors import CheckoutError, CheckoutValidation
 from paybridge.adapters.checkout.models import PaymentRequest, PaymentResponse
 from paybridge.domain.clock import Clock
 from paybridge.domain.ids import new_id
-from paybridge.domain.markets import Market, MarketBook, default_book
+from paybridge.domain.markets import MarketBook, default_book
 from paybridge.domain.payment_methods import KNOWN_METHODS
 from paybridge.errors import to_envelope
 from paybridge.mapping.checkout_payments import to_payment_request
 from paybridge.mapping.checkout_responses import authorization_fact, captured_fact
 from paybridge.mapping.field_map import FieldMap
+from paybridge.mapping.markets_file import market_secret_key
 from paybridge.mapping.orders import BillingAddress, OrderContext, to_order_context
 from paybridge.mapping.payment_plan import order_fields, plan_payment
 from paybridge.persistence.uow import UnitOfWorkFactory
@@ -75,24 +76,14 @@ class PaymentService:
         self._idempotency = idempotency
         self._clock = clock
         self._field_map = field_map
-        self._defaults = defaults
-        self._markets = markets
-        self._market_secret_keys = dict(market_secret_keys or {})
-
-    def _market_book(self) -> MarketBook:
-        if self._markets is not None:
-            return self._markets
-        return default_book(
-            processing_channel_id=self._defaults.processing_channel_id,
+        # No markets file: one market from the global settings, built once.
+        self._markets = markets or default_book(
+            processing_channel_id=defaults.processing_channel_id,
             methods=KNOWN_METHODS,
-            capture=self._defaults.capture,
-            three_ds=self._defaults.three_ds,
+            capture=defaults.capture,
+            three_ds=defaults.three_ds,
         )
-
-    def _secret_key_for(self, market: Market) -> str | None:
-        """The market's own Checkout.com key (several legal entities), else the client's."""
-        key = self._market_secret_keys.get(market.key)
-        return key.get_secret_value() if key is not None else None
+        self._market_secret_keys = dict(market_secret_keys or {})
 
     async def create(
         self,
@@ -107,7 +98,7 @@ class PaymentService:
         plan = plan_payment(
             request,
             ctx,
-            self._market_book(),
+            self._markets,
             fields=order_fields(request.order, request.customer, self._field_map),
         )
         record_id = new_id()
@@ -141,8 +132,8 @@ class PaymentService:
         context = dict(claim.payload["context"])
         billing = context.pop("billing")
         ctx = OrderContext(**context, billing=BillingAddress(**billing) if billing else None)
-        market = self._market_book().get(claim.payload["market"])
-        secret_key = self._secret_key_for(market) if market is not None else None
+        market = self._markets.get(claim.payload["market"])
+        secret_key = market_secret_key(self._market_secret_keys, market.key if market else None)
         wire = PaymentRequest.model_validate(claim.payload["wire"])
         with collecting() as calls:
             try:
