@@ -58,10 +58,15 @@ async def take_payments(
 
 
 async def sync_failures(stack: Stack, error: str) -> list[dict[str, Any]] | None:
-    """Payment syncs that failed with `error` and are still queued."""
+    """Payment syncs that failed with `error` and are still queued.
+
+    A task being retried right now is `running` with its previous error kept, so both
+    `pending` and `running` count: requiring every task to sit between two attempts at the
+    same instant made the check depend on timing. Done or dead tasks never count."""
     found = await stack.db.fetch(
         "SELECT id, status, attempts, last_error FROM outbox "
-        "WHERE kind = 'salesforce.sync_payment' AND status = 'pending' AND last_error LIKE $1",
+        "WHERE kind = 'salesforce.sync_payment' AND status IN ('pending', 'running') "
+        "AND attempts >= 1 AND last_error LIKE $1",
         f"%{error}%",
     )
     return found or None
