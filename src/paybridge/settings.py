@@ -110,6 +110,24 @@ class WorkerSettings(BaseModel):
     )
     backoff_base_s: float = Field(default=1.0, gt=0)
     backoff_max_s: float = Field(default=600.0, gt=0)
+    salesforce_batch_size: int = Field(
+        default=200,
+        ge=1,
+        description="Payment syncs a worker writes together (sObject Collections take 200 "
+        "records per call), so a burst costs few API calls.",
+    )
+    salesforce_batches_in_flight: int = Field(
+        default=4,
+        ge=1,
+        description="Salesforce sync batches a worker writes at once (each waits mostly on "
+        "Salesforce; a payment is never in two at once).",
+    )
+    salesforce_linger_s: float = Field(
+        default=0.2,
+        ge=0,
+        description="After a Salesforce batch that was not full, wait this long before the "
+        "next, so batches written side by side stay large (fewer API calls).",
+    )
 
 
 class JwtSettings(BaseModel):

@@ -14,7 +14,7 @@ import random
 import socket
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
@@ -28,6 +28,17 @@ _log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class LaneLimits:
+    """How one lane claims: tasks per batch, and batches run at once."""
+
+    batch_size: int
+    in_flight: int = 1
+    # After a batch that was not full, wait this long before claiming again: batches side
+    # by side would otherwise each carry a few tasks, and cost an API call each.
+    linger_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerConfig:
     poll_interval_s: float = 0.5
     batch_size: int = 50
@@ -38,6 +49,12 @@ class WorkerConfig:
     # One claim loop per task family; off on SQLite, a single writer where more loops would
     # only contend for its one write lock.
     lanes: bool = True
+    # Lanes that claim otherwise than `batch_size`, one batch at a time. A lane that mostly
+    # waits on a remote API (Salesforce) claims its next batch while the last is answered.
+    lane_limits: Mapping[str, LaneLimits] = field(default_factory=dict)
+
+    def limits(self, lane: str) -> LaneLimits:
+        return self.lane_limits.get(lane, LaneLimits(batch_size=self.batch_size))
 
 
 def backoff_s(attempts: int, *, base_s: float, max_s: float, rng: random.Random) -> float:
@@ -79,35 +96,57 @@ class Worker:
             lanes[kind.split(".", 1)[0] if self._config.lanes else "all"].append(kind)
         _log.info("worker.started", worker_id=self.worker_id, lanes=dict(lanes))
         async with asyncio.TaskGroup() as group:
-            for kinds in lanes.values():
-                group.create_task(self._lane(kinds))
+            for lane, kinds in lanes.items():
+                group.create_task(self._lane(kinds, self._config.limits(lane)))
         _log.info("worker.stopped", worker_id=self.worker_id)
 
-    async def _lane(self, kinds: Sequence[str]) -> None:
-        while not self._stopping.is_set():
-            try:
-                ran = await self.run_once(kinds)
-            except Exception:  # noqa: BLE001 — a database outage must not kill the loop
-                _log.exception("worker.cycle.failed", kinds=list(kinds))
-                ran = 0
-            if ran == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._stopping.wait(), timeout=self._config.poll_interval_s
-                    )
+    async def _lane(self, kinds: Sequence[str], limits: LaneLimits) -> None:
+        """Claim and run batches of `kinds`, up to `limits.in_flight` at once; on stop, the
+        batches in hand are finished before this returns."""
+        slots = asyncio.Semaphore(max(limits.in_flight, 1))
+        async with asyncio.TaskGroup() as running:
+            while not self._stopping.is_set():
+                await slots.acquire()
+                try:
+                    tasks = await self._claim(kinds, limit=limits.batch_size)
+                except Exception:  # noqa: BLE001 — a database outage must not kill the loop
+                    _log.exception("worker.cycle.failed", kinds=list(kinds))
+                    tasks = []
+                if tasks:
+                    running.create_task(self._run_in_slot(tasks, slots))
+                    if len(tasks) < limits.batch_size:
+                        await self._pause(limits.linger_s)
+                    continue
+                slots.release()
+                await self._pause(self._config.poll_interval_s)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once when asked to stop."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    async def _run_in_slot(self, tasks: Sequence[Task], slots: asyncio.Semaphore) -> None:
+        try:
+            await self._run_claimed(tasks)
+        except Exception:  # noqa: BLE001 — the tasks' leases lapse and they are claimed again
+            _log.exception("worker.cycle.failed", kinds=sorted({task.kind for task in tasks}))
+        finally:
+            slots.release()
 
     async def run_once(self, kinds: Sequence[str] | None = None) -> int:
         """Claim one batch (of `kinds`, default all) and run it; returns how many ran."""
-        tasks = await self._claim(kinds)
-        if not tasks:
-            return 0
+        tasks = await self._claim(kinds, limit=self._config.batch_size)
+        await self._run_claimed(tasks)
+        return len(tasks)
+
+    async def _run_claimed(self, tasks: Sequence[Task]) -> None:
         by_kind: dict[str, list[Task]] = defaultdict(list)
         for task in tasks:
             by_kind[task.kind].append(task)
         for kind, group in by_kind.items():
             outcomes = await self._run_group(kind, group)
             await self._record(group, outcomes)
-        return len(tasks)
 
     async def drain(self, *, max_cycles: int = 1000) -> int:
         """Run until nothing is due (tests, CLI one-shots); returns tasks run."""
@@ -119,11 +158,11 @@ class Worker:
             total += ran
         return total
 
-    async def _claim(self, kinds: Sequence[str] | None) -> list[Task]:
+    async def _claim(self, kinds: Sequence[str] | None, *, limit: int) -> list[Task]:
         async with self._uow() as uow:
             rows = await uow.outbox.claim_due(
                 now=self._clock(),
-                limit=self._config.batch_size,
+                limit=limit,
                 lease=timedelta(seconds=self._config.lease_s),
                 worker_id=self.worker_id,
                 kinds=list(kinds if kinds is not None else self._handlers),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paybridge.container import Container
 from paybridge.services.tasks import BatchHandler
-from paybridge.worker.runner import Worker, WorkerConfig
+from paybridge.worker.runner import LaneLimits, Worker, WorkerConfig
 
 
 def build_handlers(container: Container) -> dict[str, BatchHandler]:
@@ -29,6 +29,13 @@ def build_worker(container: Container, *, worker_id: str | None = None) -> Worke
             backoff_base_s=settings.backoff_base_s,
             backoff_max_s=settings.backoff_max_s,
             lanes=not container.settings.is_sqlite,
+            lane_limits={
+                "salesforce": LaneLimits(
+                    batch_size=settings.salesforce_batch_size,
+                    in_flight=settings.salesforce_batches_in_flight,
+                    linger_s=settings.salesforce_linger_s,
+                )
+            },
         ),
         worker_id=worker_id,
     )
