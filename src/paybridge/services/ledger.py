@@ -73,8 +73,8 @@ async def _merge_fact(
     fact: ActionFact,
     actions: Sequence[RowMapping],
     now: datetime,
-) -> bool:
-    """Insert or advance one action row; True when anything changed."""
+) -> RowMapping | None:
+    """Insert or advance one action row; the row when anything changed, else None."""
     existing = next((a for a in actions if a["checkout_action_id"] == fact.action_key), None)
     if existing is None:
         existing = _stood_in_for(payment, fact, actions)
@@ -115,9 +115,14 @@ async def _merge_fact(
         if existing[column] is None and getattr(fact, column) is not None:
             changes[column] = getattr(fact, column)
     if not changes:
-        return False
-    await uow.payments.update_action(existing["id"], {**changes, "updated_at": now})
-    return True
+        return None
+    return await uow.payments.update_action(existing["id"], {**changes, "updated_at": now})
+
+
+def _with_row(actions: Sequence[RowMapping], row: RowMapping) -> list[RowMapping]:
+    """The ledger with `row` added or replaced, in the order the database lists it."""
+    kept = [action for action in actions if action["id"] != row["id"]]
+    return sorted([*kept, row], key=lambda action: (action["created_at"], action["id"]))
 
 
 async def apply_facts(
@@ -131,11 +136,12 @@ async def apply_facts(
     """Merge `facts`, re-fold, and when anything changed bump the version and enqueue the
     Salesforce sync. `payment` must have been read `for_update` in this transaction."""
     changed = bool(extra)
-    actions = await uow.payments.list_actions(payment["id"])
+    actions: Sequence[RowMapping] = await uow.payments.list_actions(payment["id"])
     for fact in facts:
-        if await _merge_fact(uow, payment, fact, actions, now):
+        row = await _merge_fact(uow, payment, fact, actions, now)
+        if row is not None:
             changed = True
-            actions = await uow.payments.list_actions(payment["id"])
+            actions = _with_row(actions, row)
     state = state_of(payment, actions)
     stored = PaymentStatus(payment["status"])
     if stored in TERMINAL_STATUSES and state.status is not stored:

@@ -239,7 +239,7 @@ class PaymentService:
         if capture is not None:
             facts.append(capture)
         async with self._uow() as uow:
-            await uow.payments.insert_if_absent(
+            created = await uow.payments.insert_if_absent(
                 {
                     "id": claim.record_id,
                     "checkout_payment_id": response.id,
@@ -257,7 +257,9 @@ class PaymentService:
                 }
             )
             # A webhook may have created the row first; either way we now hold its lock.
-            payment = await uow.payments.get_by_checkout_id(response.id, for_update=True)
+            payment = created
+            if payment is None:
+                payment = await uow.payments.get_by_checkout_id(response.id, for_update=True)
             assert payment is not None
             await apply_facts(
                 uow,

@@ -136,37 +136,46 @@ class SalesforceSyncService:
             report = await self._writer.per_unit(writes)
         if report.interrupted is not None:
             _log_interruption(report.interrupted, kind=SYNC_PAYMENT_TASK)
+        settled = [(payment, self._outcome(payment, report, now)) for payment in payments]
+        for payment, outcome in settled:
+            outcomes.update(dict.fromkeys(payment.task_ids, outcome))
         # Logs a synced payment leaves behind (held, or not reached) go with the next sweep;
         # a payment still to be retried carries its own logs then.
-        logs_left = False
-        for payment in payments:
-            outcome = self._outcome(payment, report, now)
-            unsent = await self._record(payment, report, outcome, now)
-            logs_left |= isinstance(outcome, Done) and (unsent or hold_logs)
-            outcomes.update(dict.fromkeys(payment.task_ids, outcome))
-        if logs_left:
+        if await self._record(settled, report, now) or (
+            hold_logs and any(isinstance(outcome, Done) for _, outcome in settled)
+        ):
             await self._schedule_sweep(now=now, later=hold_logs)
         return outcomes
 
     async def _load(
         self, by_payment: Mapping[str, list[int]], *, with_logs: bool, outcomes: dict[int, Outcome]
     ) -> list[_Payment]:
-        """Each payment's current rows, read in one short transaction."""
-        loaded: list[_Payment] = []
+        """The batch's current rows, read in one short transaction of four queries."""
+        ids = list(by_payment)
         async with self._uow() as uow:
-            for payment_id, task_ids in by_payment.items():
-                row = await uow.payments.get(payment_id)
-                if row is None:
-                    outcomes.update(dict.fromkeys(task_ids, Dead(f"no payment {payment_id}")))
-                    continue
-                payment = _Payment(task_ids=task_ids, row=row)
-                payment.actions = await uow.payments.list_actions(payment_id)
-                payment.disputes = await uow.disputes.list_for_payment(payment_id)
-                if with_logs:
-                    payment.log_rows = await uow.logs.pending_for_payment(
-                        payment_id, limit=self._config.logs_per_payment
-                    )
-                loaded.append(payment)
+            rows = {str(row["id"]): row for row in await uow.payments.get_many(ids)}
+            actions = await uow.payments.actions_of(ids)
+            disputes = await uow.disputes.of_payments(ids)
+            logs = (
+                await uow.logs.pending_for_payments(ids, limit=self._config.logs_per_payment)
+                if with_logs
+                else {}
+            )
+        loaded: list[_Payment] = []
+        for payment_id, task_ids in by_payment.items():
+            row = rows.get(payment_id)
+            if row is None:
+                outcomes.update(dict.fromkeys(task_ids, Dead(f"no payment {payment_id}")))
+                continue
+            loaded.append(
+                _Payment(
+                    task_ids=task_ids,
+                    row=row,
+                    actions=actions.get(payment_id, []),
+                    disputes=disputes.get(payment_id, []),
+                    log_rows=logs.get(payment_id, []),
+                )
+            )
         return loaded
 
     async def _build(self, payment: _Payment, outcomes: dict[int, Outcome], now: datetime) -> bool:
@@ -210,30 +219,42 @@ class SalesforceSyncService:
         return Retry(message)
 
     async def _record(
-        self, payment: _Payment, report: WriteReport, outcome: Outcome, now: datetime
+        self, settled: Sequence[tuple[_Payment, Outcome]], report: WriteReport, now: datetime
     ) -> bool:
-        """Store one payment's outcome; True when some of its logs are still pending."""
-        synced, refused = report.log_outcomes(owner=payment.id)
-        version = int(payment.row["version"])
+        """Store the batch's outcomes in one transaction; True when a synced payment left
+        some of its logs unsent."""
+        synced: list[str] = []
+        refused: list[str] = []
+        skipped: list[str] = []
+        done: list[tuple[_Payment, int]] = []  # (payment, logs it carried to Salesforce)
+        logs_left = False
         async with self._uow() as uow:
-            if isinstance(outcome, Done):
-                await uow.payments.mark_synced(payment.id, version=version, at=now, error=None)
-            elif isinstance(outcome, Dead):
-                failed = report.first_failure(payment.id)
-                code = failed[1].error_code if failed else "salesforce_rejected"
-                await self._park(uow, payment.row, outcome.error, code=code, now=now)
+            for payment, outcome in settled:
+                sent, rejected = report.log_outcomes(owner=payment.id)
+                synced += sent
+                refused += rejected
+                skipped += payment.skipped_logs
+                version = int(payment.row["version"])
+                if isinstance(outcome, Done):
+                    await uow.payments.mark_synced(payment.id, version=version, at=now, error=None)
+                    logs_left |= len(sent) + len(rejected) < len(payment.logs)
+                    done.append((payment, len(sent)))
+                elif isinstance(outcome, Dead):
+                    failed = report.first_failure(payment.id)
+                    code = failed[1].error_code if failed else "salesforce_rejected"
+                    await self._park(uow, payment.row, outcome.error, code=code, now=now)
             await uow.logs.mark(synced, status=SYNCED, at=now)
             await uow.logs.mark(refused, status=FAILED, at=now)
-            await uow.logs.mark(payment.skipped_logs, status=SKIPPED, at=now)
+            await uow.logs.mark(skipped, status=SKIPPED, at=now)
             await uow.commit()
-        if isinstance(outcome, Done):
+        for payment, logs in done:
             _log.info(
                 "salesforce.payment.synced",
                 checkout_payment_id=payment.row["checkout_payment_id"],
-                version=version,
-                logs=len(synced),
+                version=int(payment.row["version"]),
+                logs=logs,
             )
-        return len(synced) + len(refused) < len(payment.logs)
+        return logs_left
 
     async def _park(
         self, uow: UnitOfWork, row: RowMapping, error: str, *, code: str, now: datetime

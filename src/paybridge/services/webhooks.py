@@ -244,7 +244,7 @@ class WebhookService:
         seed = to_seed(event)
         if seed is None:
             return None
-        inserted = await uow.payments.insert_if_absent(
+        created = await uow.payments.insert_if_absent(
             {
                 "id": seed.record_id or new_id(),
                 "checkout_payment_id": seed.checkout_payment_id,
@@ -262,11 +262,12 @@ class WebhookService:
                 "updated_at": now,
             }
         )
+        if created is None:  # another worker created it meanwhile
+            return await uow.payments.get_by_checkout_id(pid, for_update=True)
         _log.info("webhook.payment.created_from_event", checkout_payment_id=pid)
-        payment = await uow.payments.get_by_checkout_id(pid, for_update=True)
-        if inserted and payment is not None and await link_waiting_disputes(uow, payment, now=now):
-            payment = await uow.payments.get_by_checkout_id(pid, for_update=True)
-        return payment
+        if await link_waiting_disputes(uow, created, now=now):
+            return await uow.payments.get_by_checkout_id(pid, for_update=True)
+        return created
 
     @staticmethod
     def _log_row(

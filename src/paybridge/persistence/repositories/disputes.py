@@ -9,6 +9,7 @@ from sqlalchemy import RowMapping, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.persistence.dialect import upsertable_insert
+from paybridge.persistence.grouping import group_by
 from paybridge.persistence.tables import disputes, payments
 
 
@@ -31,12 +32,16 @@ class DisputeRepository:
         return (await self._conn.execute(stmt)).mappings().first()
 
     async def list_for_payment(self, payment_id: str) -> Sequence[RowMapping]:
+        return (await self.of_payments([payment_id])).get(payment_id, [])
+
+    async def of_payments(self, payment_ids: Sequence[str]) -> dict[str, list[RowMapping]]:
+        """The disputes of several payments in one round trip, oldest first."""
         stmt = (
             select(disputes)
-            .where(disputes.c.payment_id == payment_id)
-            .order_by(disputes.c.created_at)
+            .where(disputes.c.payment_id.in_(list(payment_ids)))
+            .order_by(disputes.c.created_at, disputes.c.id)
         )
-        return (await self._conn.execute(stmt)).mappings().all()
+        return group_by(await self._conn.execute(stmt), "payment_id")
 
     async def update(self, dispute_id: str, values: dict[str, Any]) -> None:
         await self._conn.execute(

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, exists, insert, literal, or_, select, update
+from sqlalchemy import RowMapping, and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paybridge.persistence.grouping import group_by
 from paybridge.persistence.tables import integration_logs, outbox, payments
 
 
@@ -27,17 +28,31 @@ class IntegrationLogRepository:
         )
         return (await self._conn.execute(stmt)).mappings().all()
 
-    async def pending_for_payment(self, payment_id: str, *, limit: int) -> Sequence[RowMapping]:
-        stmt = (
-            select(integration_logs)
+    async def pending_for_payments(
+        self, payment_ids: Sequence[str], *, limit: int
+    ) -> dict[str, list[RowMapping]]:
+        """The oldest `limit` pending logs of each payment, in one round trip."""
+        order = (integration_logs.c.occurred_at, integration_logs.c.id)
+        rank = (
+            func.row_number()
+            .over(partition_by=integration_logs.c.payment_id, order_by=order)
+            .label("rank")
+        )
+        ranked = (
+            select(integration_logs, rank)
             .where(
-                integration_logs.c.payment_id == payment_id,
+                integration_logs.c.payment_id.in_(list(payment_ids)),
                 integration_logs.c.sync_status == "pending",
             )
-            .order_by(integration_logs.c.occurred_at, integration_logs.c.id)
-            .limit(limit)
+            .subquery()
         )
-        return (await self._conn.execute(stmt)).mappings().all()
+        columns = [ranked.c[column.name] for column in integration_logs.c]
+        stmt = (
+            select(*columns)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.occurred_at, ranked.c.id)
+        )
+        return group_by(await self._conn.execute(stmt), "payment_id")
 
     async def pending_detached(self, *, limit: int, sync_key_prefix: str) -> Sequence[RowMapping]:
         """Pending logs no payment sync will carry: those without a payment, and those of a

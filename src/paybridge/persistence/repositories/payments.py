@@ -10,6 +10,7 @@ from sqlalchemy import RowMapping, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.persistence.dialect import upsertable_insert
+from paybridge.persistence.grouping import group_by
 from paybridge.persistence.tables import payment_actions, payments
 
 
@@ -17,18 +18,24 @@ class PaymentRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def insert_if_absent(self, values: dict[str, Any]) -> bool:
-        """Insert a payment unless its Checkout.com id is known; True when inserted."""
+    async def insert_if_absent(self, values: dict[str, Any]) -> RowMapping | None:
+        """Insert a payment unless its Checkout.com id is known: the new row (locked by this
+        transaction), or None."""
         stmt = (
             upsertable_insert(self._conn, payments)
             .on_conflict_do_nothing(index_elements=["checkout_payment_id"])
-            .returning(payments.c.id)
+            .returning(*payments.c)
         )
-        return (await self._conn.execute(stmt, values)).first() is not None
+        return (await self._conn.execute(stmt, values)).mappings().first()
 
     async def get(self, payment_id: str) -> RowMapping | None:
         row = await self._conn.execute(select(payments).where(payments.c.id == payment_id))
         return row.mappings().first()
+
+    async def get_many(self, payment_ids: Sequence[str]) -> Sequence[RowMapping]:
+        """Several payments in one round trip (the Salesforce sync reads a batch)."""
+        stmt = select(payments).where(payments.c.id.in_(list(payment_ids)))
+        return (await self._conn.execute(stmt)).mappings().all()
 
     async def get_by_checkout_id(
         self, checkout_payment_id: str, *, for_update: bool = False
@@ -79,14 +86,14 @@ class PaymentRepository:
 
     # --- the ledger ---------------------------------------------------------------------
 
-    async def insert_action_if_absent(self, values: dict[str, Any]) -> bool:
-        """Add an action unless its Checkout.com action id is known; True when inserted."""
+    async def insert_action_if_absent(self, values: dict[str, Any]) -> RowMapping | None:
+        """Add an action unless its Checkout.com action id is known: the new row, or None."""
         stmt = (
             upsertable_insert(self._conn, payment_actions)
             .on_conflict_do_nothing(index_elements=["checkout_action_id"])
-            .returning(payment_actions.c.id)
+            .returning(*payment_actions.c)
         )
-        return (await self._conn.execute(stmt, values)).first() is not None
+        return (await self._conn.execute(stmt, values)).mappings().first()
 
     async def get_action(self, checkout_action_id: str) -> RowMapping | None:
         stmt = select(payment_actions).where(
@@ -94,10 +101,15 @@ class PaymentRepository:
         )
         return (await self._conn.execute(stmt)).mappings().first()
 
-    async def update_action(self, action_row_id: str, values: dict[str, Any]) -> None:
-        await self._conn.execute(
-            update(payment_actions).where(payment_actions.c.id == action_row_id).values(**values)
+    async def update_action(self, action_row_id: str, values: dict[str, Any]) -> RowMapping:
+        """Change an action row; returns it as it now is."""
+        stmt = (
+            update(payment_actions)
+            .where(payment_actions.c.id == action_row_id)
+            .values(**values)
+            .returning(*payment_actions.c)
         )
+        return (await self._conn.execute(stmt)).mappings().one()
 
     async def delete_action(self, action_row_id: str) -> None:
         await self._conn.execute(
@@ -105,9 +117,13 @@ class PaymentRepository:
         )
 
     async def list_actions(self, payment_id: str) -> Sequence[RowMapping]:
+        return (await self.actions_of([payment_id])).get(payment_id, [])
+
+    async def actions_of(self, payment_ids: Sequence[str]) -> dict[str, list[RowMapping]]:
+        """The ledgers of several payments in one round trip, each in recorded order."""
         stmt = (
             select(payment_actions)
-            .where(payment_actions.c.payment_id == payment_id)
+            .where(payment_actions.c.payment_id.in_(list(payment_ids)))
             .order_by(payment_actions.c.created_at, payment_actions.c.id)
         )
-        return (await self._conn.execute(stmt)).mappings().all()
+        return group_by(await self._conn.execute(stmt), "payment_id")
