@@ -30,6 +30,7 @@ async def test_missing_fields_and_non_external_keys_are_reported() -> None:
     del sim.schema["CKO_Payment__c"]["Market__c"]
     sim.schema["CKO_Payment_Action__c"]["CKO_Action_Id__c"] = FieldSpec("string")
     del sim.schema["CKO_Integration_Log__c"]
+    sim.records["RecordType"].clear()  # the package's Case record type is not deployed
 
     code, lines = await run(sim)
 
@@ -38,6 +39,9 @@ async def test_missing_fields_and_non_external_keys_are_reported() -> None:
     assert any("field 'market': Market__c is missing" in line for line in problems)
     assert any("CKO_Action_Id__c is not an external ID" in line for line in problems)
     assert any("CKO_Integration_Log__c: cannot describe (NOT_FOUND)" in line for line in problems)
+    assert any(
+        "`dispute_case.record_type: Payment_Dispute` names nothing" in line for line in problems
+    )
     assert lines[-1] == f"{len(problems)} problem(s)"
 
 

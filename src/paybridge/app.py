@@ -31,7 +31,7 @@ from paybridge.domain.clock import Clock, utc_now
 from paybridge.logging import configure_logging
 from paybridge.mapping.field_map import load_field_map
 from paybridge.mapping.markets_file import load_market_config
-from paybridge.mapping.salesforce_fields import load_salesforce_mapping
+from paybridge.mapping.salesforce_fields import ProfileMapping, load_salesforce_mapping
 from paybridge.metrics import Metrics
 from paybridge.persistence.engine import create_engine
 from paybridge.persistence.uow import UnitOfWorkFactory, unit_of_work_factory
@@ -41,6 +41,7 @@ from paybridge.schemas.payments import PaymentCreate
 from paybridge.security import CallerAuthenticator, JwtVerifier
 from paybridge.services.actions import ActionService
 from paybridge.services.audit import CheckoutCallRecorder
+from paybridge.services.case_assignment import CaseAssignments
 from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
 from paybridge.services.idempotency import IdempotencyService
@@ -138,12 +139,25 @@ def build_container(
         salesforce_http, salesforce_client = build_salesforce_client(
             settings.salesforce, transport=salesforce_transport, retry_policy=salesforce_retry
         )
+        # The mapping file is loaded (and validated) here, at start-up.
+        sf = settings.salesforce
+        profile = load_salesforce_mapping(sf.mapping_file).profile(sf.profile.value)
+        cases = CaseAssignments(salesforce_client, profile)
         salesforce_sync = build_salesforce_sync(
-            settings, salesforce_client, uow=uow, clock=clock, metrics=metrics
+            sf, salesforce_client, profile, cases, uow=uow, clock=clock, metrics=metrics
         )
         task_services.append(salesforce_sync)
         task_services.append(
-            build_salesforce_dispute_sync(settings, salesforce_client, uow=uow, clock=clock)
+            # Cases of disputes whose payment paybridge does not know (the others ride
+            # along with their payment's sync).
+            SalesforceDisputeSync(
+                uow=uow,
+                client=salesforce_client,
+                profile=profile,
+                cases=cases,
+                clock=clock,
+                pause_on_limit=timedelta(seconds=sf.pause_on_limit_s),
+            )
         )
     else:
         _log.warning(
@@ -180,21 +194,6 @@ def build_container(
             clock=clock,
             disputes=dispute_service,
         ),
-    )
-
-
-def build_salesforce_dispute_sync(
-    settings: Settings, client: SalesforceClient, *, uow: UnitOfWorkFactory, clock: Clock
-) -> SalesforceDisputeSync:
-    """Cases of disputes whose payment paybridge does not know (the others ride along with
-    their payment's sync)."""
-    sf = settings.salesforce
-    return SalesforceDisputeSync(
-        uow=uow,
-        client=client,
-        profile=load_salesforce_mapping(sf.mapping_file).profile(sf.profile.value),
-        clock=clock,
-        pause_on_limit=timedelta(seconds=sf.pause_on_limit_s),
     )
 
 
@@ -243,20 +242,20 @@ def build_salesforce_client(
 
 
 def build_salesforce_sync(
-    settings: Settings,
+    sf: SalesforceSettings,
     client: SalesforceClient,
+    profile: ProfileMapping,
+    cases: CaseAssignments,
     *,
     uow: UnitOfWorkFactory,
     clock: Clock,
     metrics: Metrics,
 ) -> SalesforceSyncService:
-    """The sync service; the mapping file is loaded (and validated) here, at start-up."""
-    sf = settings.salesforce
-    profile = load_salesforce_mapping(sf.mapping_file).profile(sf.profile.value)
     return SalesforceSyncService(
         uow=uow,
         client=client,
         profile=profile,
+        cases=cases,
         clock=clock,
         metrics=metrics,
         config=SyncConfig(

@@ -12,6 +12,7 @@ from paybridge.adapters.salesforce.models import encode_json
 from paybridge.mapping.salesforce_fields import ProfileMapping, load_salesforce_mapping
 from paybridge.mapping.salesforce_records import (
     ActionSnapshot,
+    CaseAssignment,
     DisputeSnapshot,
     LogSnapshot,
     PaymentSnapshot,
@@ -336,7 +337,8 @@ def test_a_dispute_becomes_a_case_keyed_by_the_dispute_id(custom: ProfileMapping
         evidence_required_by=datetime(2026, 3, 20, tzinfo=UTC),
     )
 
-    (case,) = dispute_records(custom, dispute, _payment(), record_type_id="012000000000001AAA")
+    assignment = CaseAssignment(record_type_id="012000000000001AAA", owner_id="00G000000000002AAA")
+    (case,) = dispute_records(custom, dispute, _payment(), assignment)
 
     assert (case.sobject, case.key_field, case.key_value) == (
         "Case",
@@ -359,6 +361,7 @@ def test_a_dispute_becomes_a_case_keyed_by_the_dispute_id(custom: ProfileMapping
         "CKO_Payment_Reference__c": "00000100",
         "CKO_Payment_Id__c": "pay_abc",
         "RecordTypeId": "012000000000001AAA",
+        "OwnerId": "00G000000000002AAA",
     }
 
 
@@ -369,4 +372,5 @@ def test_a_dispute_of_an_unknown_payment_has_no_payment_link(commerce: ProfileMa
 
     assert case.fields["Status"] == "Closed"
     assert "AccountId" not in case.fields
-    assert "RecordTypeId" not in case.fields  # a developer name is resolved by the caller
+    assert "RecordTypeId" not in case.fields  # nothing resolved: the org's default applies
+    assert "OwnerId" not in case.fields

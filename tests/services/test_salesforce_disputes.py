@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from paybridge.services.dispute_fold import SYNC_DISPUTE_TASK
+from paybridge.services.ledger import SYNC_PAYMENT_TASK
 from tests.salesforce_env import ORDER_ID, Env, outbox_rows, salesforce_env
 from tests.simulators.checkout import CheckoutSimulator
 from tests.simulators.salesforce import SalesforceSimulator
@@ -32,6 +33,12 @@ async def captured(env: Env, pid: str = PID) -> None:
     for kind, action in (("payment_approved", "act_auth_sf"), ("payment_captured", "act_cap_sf")):
         await deliver(env, event(kind, pid, action_id=f"{action}_{pid[-4:]}", metadata=METADATA))
     await env.drain()
+
+
+def record_type_id(sim: SalesforceSimulator) -> str:
+    record_type = sim.get("RecordType", "DeveloperName", "Payment_Dispute")
+    assert record_type is not None
+    return str(record_type["Id"])
 
 
 async def dispute_step(
@@ -68,6 +75,7 @@ async def test_case_follows_a_dispute_from_receipt_to_won(
         assert case["CKO_Evidence_Due_By__c"] == "2026-12-12T00:00:00.000Z"
         assert case["Origin"] == "Checkout.com"
         assert case["Subject"] == f"Payment dispute {dsp} on 00000100: product_service_not_received"
+        assert case["RecordTypeId"] == record_type_id(sim)  # `Payment_Dispute`, looked up
         disputed = sim.get("CKO_Payment__c", "CKO_Payment_Id__c", PID)
         assert disputed is not None
         assert disputed["Disputed__c"] is True
@@ -140,6 +148,7 @@ async def test_case_of_an_unknown_payment_is_written_then_linked(
         assert case is not None
         assert case.get("CKO_Payment__c") is None  # no payment record to point at
         assert case["CKO_Payment_Id__c"] == pid
+        assert case["RecordTypeId"] == record_type_id(sim)
         assert case["Status"] == "New"
         assert [t["status"] for t in await outbox_rows(env.container, SYNC_DISPUTE_TASK)] == [
             "done"
@@ -170,3 +179,35 @@ async def test_a_refused_case_is_dead_lettered_with_its_reason(
         assert task["status"] == "dead"
         assert "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" in task["last_error"]
         assert sim.records["Case"] == {}
+
+
+async def test_a_record_type_missing_in_the_org_parks_the_sync_with_the_reason(
+    pg_url: str, checkout_sim: CheckoutSimulator, sim: SalesforceSimulator
+) -> None:
+    sim.records["RecordType"].clear()  # the package's record type was never deployed
+    async with salesforce_env(pg_url, sim, checkout_sim) as env:
+        await captured(env)
+        dsp = checkout_sim.add_dispute(payment_id=PID)
+        await deliver(env, dispute_event("dispute_evidence_required", dsp, payment_id=PID))
+        await env.drain()
+
+        assert sim.find("Case", "CKO_Dispute_Id__c", dsp) == []  # no Case of the wrong type
+        parked = [
+            t for t in await outbox_rows(env.container, SYNC_PAYMENT_TASK) if t["status"] == "dead"
+        ]
+        assert len(parked) == 1
+        assert (
+            "`dispute_case.record_type: Payment_Dispute` names nothing" in parked[0]["last_error"]
+        )
+        body = (await env.http.get(f"/v1/payments/{PID}")).json()
+        assert "Payment_Dispute" in body["salesforce"]["last_error"]
+
+        # The admin deploys the record type and retries the parked task.
+        sim.seed("RecordType", {"SobjectType": "Case", "DeveloperName": "Payment_Dispute"})
+        async with env.container.uow() as uow:
+            await uow.outbox.retry_dead(now=env.clock.now, kind=SYNC_PAYMENT_TASK)
+            await uow.commit()
+        await env.drain()
+        case = sim.get("Case", "CKO_Dispute_Id__c", dsp)
+        assert case is not None
+        assert case["RecordTypeId"] == record_type_id(sim)

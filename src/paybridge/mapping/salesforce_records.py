@@ -136,15 +136,22 @@ def log_records(profile: ProfileMapping, logs: Iterable[LogSnapshot]) -> list[Sa
     return [build(profile, log) for log in logs]
 
 
+@dataclass(frozen=True, slots=True)
+class CaseAssignment:
+    """The Case record type and owner queue as org Ids (the mapping file names them by
+    developer name; the caller resolves them in the org)."""
+
+    record_type_id: str | None = None
+    owner_id: str | None = None
+
+
 def dispute_records(
     profile: ProfileMapping,
     dispute: DisputeSnapshot,
     payment: PaymentSnapshot | None,
-    *,
-    record_type_id: str | None = None,
-    owner_id: str | None = None,
+    assignment: CaseAssignment = CaseAssignment(),
 ) -> list[SalesforceRecord]:
-    """The dispute's Case. Ids the mapping names by developer name are resolved by the caller.
+    """The dispute's Case, with the record type and owner the mapping names (as resolved).
 
     The Case points at the payment's record only when `payment` is given; its records must
     then be written first (same composite request, or earlier).
@@ -168,12 +175,10 @@ def dispute_records(
     out.put("evidence_due_by", dispute.evidence_required_by)
     out.put("payment_reference", dispute.payment_reference)
     out.put("checkout_payment_id", dispute.checkout_payment_id)
-    record_type = record_type_id or _salesforce_id(mapping.record_type, prefix="012")
-    if record_type:
-        out.fields["RecordTypeId"] = record_type
-    owner = owner_id or _salesforce_id(mapping.owner_queue, prefix="00G")
-    if owner:
-        out.fields["OwnerId"] = owner
+    if assignment.record_type_id:
+        out.fields["RecordTypeId"] = assignment.record_type_id
+    if assignment.owner_id:
+        out.fields["OwnerId"] = assignment.owner_id
     return [out.record(dispute.id)]
 
 
@@ -406,10 +411,3 @@ def _dispute_subject(dispute: DisputeSnapshot) -> str:
     if dispute.category:
         subject += f": {dispute.category}"
     return subject
-
-
-def _salesforce_id(value: str | None, *, prefix: str) -> str | None:
-    """`value` when it is already an Id of the expected kind (key prefix), else None."""
-    if value and value.startswith(prefix) and len(value) in (15, 18):
-        return value
-    return None

@@ -21,6 +21,8 @@ KEY_PREFIXES = {
     "PaymentAuthorization": "0Xc",
     "PaymentGatewayLog": "0Xg",
     "Refund": "0Xr",
+    "RecordType": "012",
+    "Group": "00G",
 }
 _DESCRIBE_TYPES = {
     FieldType.TEXT: "string",

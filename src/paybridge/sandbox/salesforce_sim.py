@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from decimal import Decimal
@@ -34,6 +35,11 @@ from paybridge.sandbox.salesforce_schema import (
     json_response,
     schema_from_mapping,
 )
+
+_SOQL = re.compile(
+    r"SELECT (?P<fields>[\w, ]+) FROM (?P<sobject>\w+)(?: WHERE (?P<where>.+))?", re.IGNORECASE
+)
+_CONDITION = re.compile(r"(\w+) = '([^']*)'")
 
 
 class SalesforceSimulator(BatchResources):
@@ -69,6 +75,8 @@ class SalesforceSimulator(BatchResources):
         self._fail_status = 503
         self._lock_rows_next = 0
         self._next_id = 0
+        if "Case" in self.schema:  # the package's dispute record type, as deployed
+            self.seed("RecordType", {"SobjectType": "Case", "DeveloperName": "Payment_Dispute"})
         self.app = Starlette(
             routes=[
                 Route("/services/oauth2/token", self._token_endpoint, methods=["POST"]),
@@ -185,7 +193,10 @@ class SalesforceSimulator(BatchResources):
         raw = await request.body()
         body = json.loads(raw, parse_float=Decimal) if raw else None
         segments = [unquote(part) for part in raw_path.decode().split("/")[3:]]
-        status, payload = self._dispatch(method, segments, body, top_level=True)
+        if method == "GET" and segments[1:] == ["query"]:
+            status, payload = self._query(request.query_params.get("q", ""))
+        else:
+            status, payload = self._dispatch(method, segments, body, top_level=True)
         return self._counted(status, payload)
 
     def _counted(self, status: int, payload: Any) -> Response:
@@ -220,6 +231,24 @@ class SalesforceSimulator(BatchResources):
             case ("PATCH", ["composite", "sobjects"]) if top_level:
                 return self._collections_update(body or {})
         return 404, error_body("NOT_FOUND", "The requested resource does not exist")
+
+    def _query(self, soql: str) -> Result:
+        """SOQL of the one shape paybridge sends: `SELECT f, … FROM X WHERE a = 'v' AND …`."""
+        match = _SOQL.fullmatch(soql.strip())
+        if match is None:
+            return 400, error_body("MALFORMED_QUERY", f"unsupported by the simulator: {soql}")
+        fields = [name.strip() for name in match["fields"].split(",")]
+        conditions = dict(_CONDITION.findall(match["where"] or ""))
+        rows = [
+            row
+            for row in self.records.get(match["sobject"], {}).values()
+            if all(row.get(name) == value for name, value in conditions.items())
+        ]
+        records = [
+            {"attributes": {"type": match["sobject"]}, **{name: row.get(name) for name in fields}}
+            for row in rows
+        ]
+        return 200, {"totalSize": len(records), "done": True, "records": records}
 
     def _describe(self, sobject: str) -> Result:
         fields = self.schema.get(sobject)

@@ -1,5 +1,6 @@
 """`paybridge salesforce check`: can we log in, is the API version served, does every mapped
-sObject and field exist, and is every upsert key an external ID? The first thing an admin runs."""
+sObject and field exist, is every upsert key an external ID, and do the dispute Case's record
+type and owner queue exist? The first thing an admin runs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from paybridge.adapters.salesforce.client import SalesforceClient
 from paybridge.adapters.salesforce.errors import SalesforceAuthError, SalesforceError
 from paybridge.adapters.salesforce.models import SObjectDescribe
 from paybridge.mapping.salesforce_fields import ProfileMapping, RecordMapping
+from paybridge.services.case_assignment import CaseAssignments, CaseNotAssignable
 
 
 @dataclass
@@ -42,6 +44,12 @@ async def check_salesforce(client: SalesforceClient, profile: ProfileMapping) ->
     describes = _Describes(client, report)
     for name, record in profile.records.items():
         await _check_record(describes, report, name, record)
+    try:
+        await CaseAssignments(client, profile).get()
+    except CaseNotAssignable as exc:
+        report.problems.append(str(exc))
+    except SalesforceError as exc:
+        report.problems.append(f"cannot look up the dispute Case's record type or queue: {exc}")
     return report
 
 

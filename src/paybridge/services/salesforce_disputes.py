@@ -23,6 +23,7 @@ from paybridge.domain.clock import Clock
 from paybridge.mapping.salesforce_fields import ProfileMapping
 from paybridge.mapping.salesforce_records import dispute_records
 from paybridge.persistence.uow import UnitOfWorkFactory
+from paybridge.services.case_assignment import CaseAssignments
 from paybridge.services.dispute_fold import SYNC_DISPUTE_TASK
 from paybridge.services.salesforce_state import dispute_snapshot
 from paybridge.services.tasks import (
@@ -48,12 +49,14 @@ class SalesforceDisputeSync:
         uow: UnitOfWorkFactory,
         client: SalesforceClient,
         profile: ProfileMapping,
+        cases: CaseAssignments,
         clock: Clock,
         pause_on_limit: timedelta = timedelta(minutes=5),
     ) -> None:
         self._uow = uow
         self._client = client
         self._profile = profile
+        self._cases = cases
         self._clock = clock
         self._pause_on_limit = pause_on_limit
 
@@ -75,14 +78,16 @@ class SalesforceDisputeSync:
             return Done()
         try:
             (case,) = dispute_records(
-                self._profile, dispute_snapshot(row, checkout_payment_id=None), None
+                self._profile,
+                dispute_snapshot(row, checkout_payment_id=None),
+                None,
+                await self._cases.get(),
             )
+            assert case.key_field is not None
+            await self._client.upsert(case.sobject, case.key_field, case.key_value, case.fields)
         except (ValueError, LookupError) as exc:
             _log.error("salesforce.dispute.unmappable", dispute_id=dispute_id, error=str(exc))
             return Dead(f"cannot map dispute {dispute_id} to a Case: {exc}")
-        assert case.key_field is not None
-        try:
-            await self._client.upsert(case.sobject, case.key_field, case.key_value, case.fields)
         except SalesforceRateLimited as error:
             return Postpone(error.message, until=self._clock() + self._pause_on_limit)
         except SalesforceAuthError as error:

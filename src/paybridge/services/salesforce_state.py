@@ -11,6 +11,7 @@ from paybridge.domain.status import ActionType
 from paybridge.mapping.salesforce_fields import ProfileMapping
 from paybridge.mapping.salesforce_records import (
     ActionSnapshot,
+    CaseAssignment,
     DisputeSnapshot,
     PaymentSnapshot,
     SalesforceRecord,
@@ -108,13 +109,14 @@ def records_of(
     payment: RowMapping,
     actions: Sequence[RowMapping],
     disputes: Sequence[RowMapping],
+    assignment: CaseAssignment = CaseAssignment(),
 ) -> list[SalesforceRecord]:
     """Every record of one payment's current state, parents first (disputes' Cases last)."""
     snapshot = payment_snapshot(payment)
     records = payment_records(profile, snapshot, mirrored_actions(profile, actions))
     for row in disputes:
         dispute = dispute_snapshot(row, checkout_payment_id=snapshot.checkout_payment_id)
-        records += dispute_records(profile, dispute, snapshot)
+        records += dispute_records(profile, dispute, snapshot, assignment)
     return records
 
 

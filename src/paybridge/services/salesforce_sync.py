@@ -20,13 +20,15 @@ from paybridge.adapters.salesforce.client import SalesforceClient
 from paybridge.adapters.salesforce.errors import (
     SalesforceAuthError,
     SalesforceError,
+    SalesforcePermanentError,
     SalesforceRateLimited,
 )
 from paybridge.domain.clock import Clock
 from paybridge.mapping.salesforce_fields import ProfileMapping
-from paybridge.mapping.salesforce_records import SalesforceRecord, log_records
+from paybridge.mapping.salesforce_records import CaseAssignment, SalesforceRecord, log_records
 from paybridge.metrics import Metrics
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
+from paybridge.services.case_assignment import CaseAssignments
 from paybridge.services.ledger import SYNC_PAYMENT_TASK
 from paybridge.services.salesforce_logs import (
     FAILED,
@@ -92,12 +94,14 @@ class SalesforceSyncService:
         uow: UnitOfWorkFactory,
         client: SalesforceClient,
         profile: ProfileMapping,
+        cases: CaseAssignments,
         clock: Clock,
         metrics: Metrics,
         config: SyncConfig | None = None,
     ) -> None:
         self._uow = uow
         self._profile = profile
+        self._cases = cases
         self._clock = clock
         self._config = config or SyncConfig()
         self._levels = frozenset(normalise_level(level) for level in self._config.log_levels)
@@ -181,17 +185,21 @@ class SalesforceSyncService:
     async def _build(self, payment: _Payment, outcomes: dict[int, Outcome], now: datetime) -> bool:
         """Compute the payment's records; a mapping failure parks its task (False)."""
         try:
+            assignment = await self._cases.get() if payment.disputes else CaseAssignment()
             payment.records = records_of(
-                self._profile, payment.row, payment.actions, payment.disputes
+                self._profile, payment.row, payment.actions, payment.disputes, assignment
             )
             mirrored, payment.skipped_logs = self._by_level(payment.log_rows)
             records = log_records(self._profile, [log_snapshot(row) for row in mirrored])
-        except (ValueError, LookupError) as exc:
+        except (ValueError, LookupError, SalesforcePermanentError) as exc:
             error = f"cannot map payment to Salesforce records: {exc}"
             async with self._uow() as uow:
                 await self._park(uow, payment.row, error, code="mapping_error", now=now)
                 await uow.commit()
             outcomes.update(dict.fromkeys(payment.task_ids, Dead(error)))
+            return False
+        except SalesforceError as exc:  # the org could not be asked for the Case's Ids
+            outcomes.update(dict.fromkeys(payment.task_ids, self._interrupted(exc, now)))
             return False
         payment.logs = [(row["id"], record) for row, record in zip(mirrored, records, strict=True)]
         return True

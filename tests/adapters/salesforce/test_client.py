@@ -540,3 +540,23 @@ async def test_collections_update_refuses_untyped_records_and_more_than_200(
         await client.collections_update([{"attributes": {"type": "Order"}}])
 
     assert route.call_count == 0
+
+
+async def test_query_sends_the_soql_and_follows_next_records_url(
+    client: SalesforceClient, router: respx.MockRouter
+) -> None:
+    soql = "SELECT Id FROM RecordType WHERE SobjectType = 'Case' AND DeveloperName = 'X'"
+    first = router.get(f"{DATA}/query", params={"q": soql}).respond(
+        200, json=fixture("query_paginated_first_page_response.json")
+    )
+    last = router.get(f"{INSTANCE}/services/data/v26.0/query/01gD").respond(
+        200, json=fixture("query_paginated_last_page_response.json")
+    )
+
+    records = await client.query(soql)
+
+    assert [record["Text_Label"] for record in records] == ["First Page", "Last Page"]
+    request = first.calls.last.request
+    assert request.url.params["q"] == soql
+    assert request.headers["Authorization"].startswith("Bearer ")
+    assert last.call_count == 1

@@ -187,6 +187,17 @@ class SalesforceClient:
         response = await self._request("GET", f"{self.data_path}/sobjects/{sobject}/describe")
         return SObjectDescribe.model_validate(response.json())
 
+    async def query(self, soql: str) -> list[dict[str, Any]]:
+        """`GET …/query?q=`: every record the SOQL selects (following `nextRecordsUrl`)."""
+        path: str | None = f"{self.data_path}/query?q={quote(soql, safe='')}"
+        records: list[dict[str, Any]] = []
+        while path is not None:
+            page = (await self._request("GET", path)).json()
+            records += [record for record in page.get("records", []) if isinstance(record, dict)]
+            next_url = page.get("nextRecordsUrl")
+            path = next_url if not page.get("done", True) and isinstance(next_url, str) else None
+        return records
+
     async def versions(self) -> list[ApiVersion]:
         """`GET /services/data/`: the API versions the org serves (no limit is consumed)."""
         response = await self._request("GET", "/services/data/")
