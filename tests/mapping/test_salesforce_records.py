@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 from paybridge.adapters.salesforce.models import encode_json
-from paybridge.mapping.salesforce_fields import ProfileMapping, load_salesforce_mapping
+from paybridge.mapping.salesforce_fields import (
+    FieldMapping,
+    ProfileMapping,
+    load_salesforce_mapping,
+)
 from paybridge.mapping.salesforce_records import (
     ActionSnapshot,
     CaseAssignment,
@@ -55,6 +59,7 @@ def _payment(**changes: object) -> PaymentSnapshot:
         "response_code": "10000",
         "response_summary": "Approved",
         "market": "nl-web",
+        "metadata": {"business_unit": "EU Retail", "sf_order_id": ORDER_ID},
         "disputed": False,
         "last_event_at": CREATED + timedelta(minutes=5),
         "version": 7,
@@ -118,6 +123,9 @@ def test_custom_payment_record_holds_the_full_state_in_major_units(custom: Profi
         "Disputed__c": False,
         "Last_Event_At__c": "2026-03-01T09:20:00.000Z",
         "Version__c": 7,
+        # The market's reporting fields; one the market does not set is written empty.
+        "Business_Unit__c": "EU Retail",
+        "Settlement_Entity__c": None,
     }
 
 
@@ -374,3 +382,18 @@ def test_a_dispute_of_an_unknown_payment_has_no_payment_link(commerce: ProfileMa
     assert "AccountId" not in case.fields
     assert "RecordTypeId" not in case.fields  # nothing resolved: the org's default applies
     assert "OwnerId" not in case.fields
+
+
+def test_reporting_fields_go_where_the_mapping_says(commerce: ProfileMapping) -> None:
+    authorization = commerce.records["authorization"].model_copy(
+        update={"metadata_fields": {"business_unit": FieldMapping(name="BU__c", type="text")}}
+    )
+    profile = commerce.model_copy(
+        update={"records": {**commerce.records, "authorization": authorization}}
+    )
+
+    records = payment_records(profile, _payment(), ACTIONS)
+
+    (auth,) = _by_sobject(records, "PaymentAuthorization")
+    assert auth.fields["BU__c"] == "EU Retail"
+    assert all("BU__c" not in r.fields for r in records if r.sobject != "PaymentAuthorization")

@@ -64,7 +64,7 @@ def mapping_problems(mapping: SalesforceMapping, package: Package) -> list[str]:
                         f"{where}: key field {key.qualified} must be an external ID, unique "
                         "and case-sensitive"
                     )
-            for logical, mapped in record.fields.items():
+            for logical, mapped in record.written_fields.items():
                 api_name = field_api_name(mapped)
                 if not is_custom(api_name):
                     continue

@@ -11,7 +11,7 @@ import re
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -167,10 +167,24 @@ class RecordMapping(_Frozen):
     constants: dict[str, str | int | bool] = Field(
         default_factory=dict, description="Fixed values written on every record (API name → value)."
     )
+    metadata_fields: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,50}$")], FieldMapping] = (
+        Field(
+            default_factory=dict,
+            description="Market reporting fields (the markets file's `metadata`, e.g. "
+            "business_unit) → Salesforce fields, written on records of a payment.",
+        )
+    )
     record_type: str | None = None
     origin: str | None = None
     priority: str | None = None
     owner_queue: str | None = None
+
+    @property
+    def written_fields(self) -> dict[str, FieldMapping]:
+        """Every field this mapping writes, by logical name (`metadata.<key>` for reporting
+        fields)."""
+        reporting = {f"metadata.{key}": mapped for key, mapped in self.metadata_fields.items()}
+        return {**self.fields, **reporting}
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -182,7 +196,9 @@ class RecordMapping(_Frozen):
         if self.key_field:
             _check_api_name(self.key_field, "key_field")
         seen: dict[str, str] = {}
-        for logical, mapped in self.fields.items():
+        for logical, mapped in self.written_fields.items():
+            if logical.startswith("metadata.") and mapped.type in RELATIONSHIP_TYPES:
+                raise ValueError(f"{logical}: a reporting field cannot be a {mapped.type}")
             if mapped.name in seen:
                 raise ValueError(
                     f"fields {seen[mapped.name]!r} and {logical!r} both map to {mapped.name!r}"
@@ -274,7 +290,7 @@ def merge_mapping(base: dict[str, Any], override: dict[str, Any]) -> dict[str, A
 def _merge(base: dict[str, Any], override: dict[str, Any], *, parent: str) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
-        if value is None and parent == "fields":
+        if value is None and parent in ("fields", "metadata_fields"):
             merged.pop(key, None)
         elif isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merge(merged[key], value, parent=str(key))

@@ -7,7 +7,7 @@ major-unit Decimals (sent as JSON numbers); datetimes are ISO 8601 UTC strings e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -46,6 +46,8 @@ class PaymentSnapshot:
     response_code: str | None = None
     response_summary: str | None = None
     market: str | None = None
+    # The market's reporting fields (markets file `metadata`), as sent to Checkout.com.
+    metadata: Mapping[str, str] = field(default_factory=dict)
     disputed: bool = False
     last_event_at: datetime | None = None
 
@@ -192,7 +194,7 @@ def to_salesforce_datetime(value: datetime) -> str:
 
 
 def _custom_payment(profile: ProfileMapping, payment: PaymentSnapshot) -> SalesforceRecord:
-    out = _Fields(profile.record("payment"))
+    out = _Fields(profile.record("payment"), payment)
     money = payment.currency
     out.put("checkout_payment_id", payment.checkout_payment_id)
     out.put("order_id", payment.order_id)
@@ -278,7 +280,7 @@ def _commerce_payment_records(
 
 
 def _authorization(profile: ProfileMapping, payment: PaymentSnapshot) -> SalesforceRecord:
-    out = _Fields(profile.record("authorization"))
+    out = _Fields(profile.record("authorization"), payment)
     authorized = payment.authorized_minor or payment.amount_minor
     out.put("checkout_payment_id", payment.checkout_payment_id)
     out.put("account_id", payment.account_id)
@@ -295,7 +297,7 @@ def _authorization(profile: ProfileMapping, payment: PaymentSnapshot) -> Salesfo
 def _commerce_payment(
     profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot, *, is_sale: bool
 ) -> SalesforceRecord:
-    out = _Fields(profile.record("payment"))
+    out = _Fields(profile.record("payment"), payment)
     _commerce_action_fields(out, profile, payment, action)
     if not is_sale:
         out.put("authorization", payment.checkout_payment_id)
@@ -345,7 +347,7 @@ def _commerce_log(profile: ProfileMapping, log: LogSnapshot) -> SalesforceRecord
 
 
 def _order(profile: ProfileMapping, payment: PaymentSnapshot, order_id: str) -> SalesforceRecord:
-    out = _Fields(profile.record("order"))
+    out = _Fields(profile.record("order"), payment)
     out.put("checkout_payment_id", payment.checkout_payment_id)
     out.put("status", _mapped(profile, "payment", payment.status))
     out.put("captured_amount", to_major(payment.captured_minor, payment.currency))
@@ -356,9 +358,12 @@ def _order(profile: ProfileMapping, payment: PaymentSnapshot, order_id: str) -> 
 class _Fields:
     """Collects the fields of one record, skipping logical fields the mapping leaves out."""
 
-    def __init__(self, mapping: RecordMapping) -> None:
+    def __init__(self, mapping: RecordMapping, payment: PaymentSnapshot | None = None) -> None:
         self.mapping = mapping
         self.fields: dict[str, Any] = dict(mapping.constants)
+        if payment is not None:  # a record of a payment carries its reporting fields
+            for key, mapped in mapping.metadata_fields.items():
+                self.fields[mapped.name] = _convert(mapped, payment.metadata.get(key))
 
     def put(self, logical: str, value: object) -> None:
         mapped = self.mapping.fields.get(logical)

@@ -67,7 +67,7 @@ def schema_from_mapping(mapping: SalesforceMapping) -> dict[str, dict[str, Field
                 fields["OwnerId"] = FieldSpec("reference", reference_to="Group")
             if record.key_field:
                 external.add((record.sobject, record.key_field))
-            for mapped in record.fields.values():
+            for mapped in record.written_fields.values():
                 if mapped.type in RELATIONSHIP_TYPES:
                     relationship = mapped.name if mapped.via_external_id else None
                     field_name = id_field_of(mapped.name) if relationship else mapped.name

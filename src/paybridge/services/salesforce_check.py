@@ -90,7 +90,7 @@ async def _check_record(
             report.problems.append(
                 f"{where}: key field {record.key_field} is not an external ID (upsert needs one)"
             )
-    for logical, mapped in record.fields.items():
+    for logical, mapped in record.written_fields.items():
         if mapped.name == record.key_field:
             continue
         if mapped.via_external_id:

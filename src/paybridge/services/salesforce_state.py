@@ -56,9 +56,21 @@ def payment_snapshot(row: RowMapping) -> PaymentSnapshot:
         response_code=row["response_code"],
         response_summary=row["response_summary"],
         market=row["market"],
+        metadata=reporting_fields(row["metadata"]),
         disputed=bool(row["disputed"]),
         last_event_at=row["last_event_at"],
     )
+
+
+def reporting_fields(metadata: object) -> dict[str, str]:
+    """The payment's stored metadata as text (booleans and numbers as Checkout.com got them)."""
+    if not isinstance(metadata, dict):
+        return {}
+    return {
+        str(key): str(value).lower() if isinstance(value, bool) else str(value)
+        for key, value in metadata.items()
+        if isinstance(value, str | int | float | bool)
+    }
 
 
 def mirrored_actions(profile: ProfileMapping, rows: Sequence[RowMapping]) -> list[ActionSnapshot]:
