@@ -5,12 +5,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import RowMapping, or_, select, update
+from sqlalchemy import RowMapping, Select, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.persistence.dialect import upsertable_insert
 from paybridge.persistence.grouping import group_by
 from paybridge.persistence.tables import disputes, payments
+
+
+def _unlinked(*, by_reference: bool, for_update: bool) -> Select[*tuple[Any, ...]]:
+    match = disputes.c.checkout_payment_id == bindparam("checkout_payment_id")
+    if by_reference:
+        match = or_(match, disputes.c.payment_reference == bindparam("reference"))
+    stmt = select(disputes).where(disputes.c.payment_id.is_(None), match).order_by(disputes.c.id)
+    return stmt.with_for_update() if for_update else stmt
+
+
+# The statements every payment event and sync runs are built once: a reused statement keeps
+# its cache key, where building one per call costs CPU every time.
+_UNLINKED = {
+    (by_reference, for_update): _unlinked(by_reference=by_reference, for_update=for_update)
+    for by_reference in (False, True)
+    for for_update in (False, True)
+}
+_OF_PAYMENTS = (
+    select(disputes)
+    .where(disputes.c.payment_id.in_(bindparam("payment_ids", expanding=True)))
+    .order_by(disputes.c.created_at, disputes.c.id)
+)
 
 
 class DisputeRepository:
@@ -36,12 +58,8 @@ class DisputeRepository:
 
     async def of_payments(self, payment_ids: Sequence[str]) -> dict[str, list[RowMapping]]:
         """The disputes of several payments in one round trip, oldest first."""
-        stmt = (
-            select(disputes)
-            .where(disputes.c.payment_id.in_(list(payment_ids)))
-            .order_by(disputes.c.created_at, disputes.c.id)
-        )
-        return group_by(await self._conn.execute(stmt), "payment_id")
+        result = await self._conn.execute(_OF_PAYMENTS, {"payment_ids": list(payment_ids)})
+        return group_by(result, "payment_id")
 
     async def update(self, dispute_id: str, values: dict[str, Any]) -> None:
         await self._conn.execute(
@@ -53,15 +71,9 @@ class DisputeRepository:
     ) -> Sequence[RowMapping]:
         """Disputes not linked to a payment yet that name this one (its Checkout.com id, or
         its reference)."""
-        match = disputes.c.checkout_payment_id == checkout_payment_id
-        if reference:
-            match = or_(match, disputes.c.payment_reference == reference)
-        stmt = (
-            select(disputes).where(disputes.c.payment_id.is_(None), match).order_by(disputes.c.id)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self._conn.execute(stmt)).mappings().all()
+        stmt = _UNLINKED[bool(reference), for_update]
+        params = {"checkout_payment_id": checkout_payment_id, "reference": reference}
+        return (await self._conn.execute(stmt, params)).mappings().all()
 
     async def payments_with_reference(self, reference: str) -> Sequence[RowMapping]:
         """Candidate payments for a dispute that names only the payment's reference."""

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from paybridge.persistence.dialect import is_postgres, upsertable_insert
+from paybridge.persistence.dialect import PerDialect, is_postgres
 from paybridge.persistence.tables import inbound_events, outbox
 from paybridge.persistence.types import UTCDateTime
 
@@ -56,6 +56,22 @@ _STORE_WITH_TASK = text(
     bindparam("task_created_at", type_=UTCDateTime()),
     bindparam("task_updated_at", type_=UTCDateTime()),
 )
+# The other statements of each event are built once too (a reused statement keeps its cache
+# key); `mark` takes its SET columns from the parameters it runs with.
+_INSERT = PerDialect(
+    lambda dialect_insert: (
+        dialect_insert(inbound_events)
+        .on_conflict_do_nothing(index_elements=["source", "event_id"])
+        .returning(inbound_events.c.id)
+    )
+)
+_INSERT_TASK = insert(outbox)
+_GET = select(inbound_events).where(inbound_events.c.id == bindparam("row_id"))
+_MARK = (
+    update(inbound_events)
+    .where(inbound_events.c.id == bindparam("b_id"))
+    .values(attempts=inbound_events.c.attempts + 1)
+)
 
 
 class InboundEventRepository:
@@ -64,12 +80,7 @@ class InboundEventRepository:
 
     async def insert_if_absent(self, values: dict[str, Any]) -> bool:
         """Store a delivery; False for a duplicate (the unique key decides, not a lookup)."""
-        stmt = (
-            upsertable_insert(self._conn, inbound_events)
-            .on_conflict_do_nothing(index_elements=["source", "event_id"])
-            .returning(inbound_events.c.id)
-        )
-        return (await self._conn.execute(stmt, values)).first() is not None
+        return (await self._conn.execute(_INSERT.of(self._conn), values)).first() is not None
 
     async def insert_with_task(self, values: dict[str, Any], task: dict[str, Any]) -> bool:
         """Store a delivery and its outbox task atomically; False for a duplicate.
@@ -79,14 +90,13 @@ class InboundEventRepository:
         if not is_postgres(self._conn):
             inserted = await self.insert_if_absent(values)
             if inserted:
-                await self._conn.execute(insert(outbox), task)
+                await self._conn.execute(_INSERT_TASK, task)
             return inserted
         row = await self._conn.execute(_STORE_WITH_TASK, {**values, **_prefixed(task)})
         return row.first() is not None
 
     async def get(self, row_id: str) -> RowMapping | None:
-        stmt = select(inbound_events).where(inbound_events.c.id == row_id)
-        return (await self._conn.execute(stmt)).mappings().first()
+        return (await self._conn.execute(_GET, {"row_id": row_id})).mappings().first()
 
     async def get_by_event_id(
         self, event_id: str, *, source: str = "checkout"
@@ -116,14 +126,10 @@ class InboundEventRepository:
     async def mark(
         self, row_id: str, *, status: str, at: datetime, error: str | None = None
     ) -> None:
-        values: dict[str, Any] = {"status": status, "error": error}
+        values: dict[str, Any] = {"b_id": row_id, "status": status, "error": error}
         if status in {"handled", "ignored"}:
             values["handled_at"] = at
-        await self._conn.execute(
-            update(inbound_events)
-            .where(inbound_events.c.id == row_id)
-            .values(**values, attempts=inbound_events.c.attempts + 1)
-        )
+        await self._conn.execute(_MARK, values)
 
     async def reopen(self, row_id: str) -> None:
         """Make a stored event processable again (operator replay)."""

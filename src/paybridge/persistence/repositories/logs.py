@@ -6,11 +6,58 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    RowMapping,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.persistence.grouping import group_by
 from paybridge.persistence.tables import integration_logs, outbox, payments
+
+
+def _pending_for_payments() -> Select[*tuple[Any, ...]]:
+    order = (integration_logs.c.occurred_at, integration_logs.c.id)
+    rank = (
+        func.row_number()
+        .over(partition_by=integration_logs.c.payment_id, order_by=order)
+        .label("rank")
+    )
+    ranked = (
+        select(integration_logs, rank)
+        .where(
+            integration_logs.c.payment_id.in_(bindparam("payment_ids", expanding=True)),
+            integration_logs.c.sync_status == "pending",
+        )
+        .subquery()
+    )
+    columns = [ranked.c[column.name] for column in integration_logs.c]
+    return (
+        select(*columns)
+        .where(ranked.c.rank <= bindparam("limit", type_=Integer))
+        .order_by(ranked.c.occurred_at, ranked.c.id)
+    )
+
+
+# The statements each event and each synced payment run are built once: a reused statement
+# keeps its cache key, where building one per call costs CPU every time.
+_ADD = insert(integration_logs)
+_PENDING_FOR_PAYMENTS = _pending_for_payments()
+_MARK = (
+    update(integration_logs)
+    .where(integration_logs.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(sync_status=bindparam("b_status"), synced_at=bindparam("b_at"))
+)
 
 
 class IntegrationLogRepository:
@@ -18,7 +65,7 @@ class IntegrationLogRepository:
         self._conn = conn
 
     async def add(self, values: dict[str, Any]) -> None:
-        await self._conn.execute(insert(integration_logs), values)
+        await self._conn.execute(_ADD, values)
 
     async def list_for_payment(self, payment_id: str) -> Sequence[RowMapping]:
         stmt = (
@@ -32,27 +79,8 @@ class IntegrationLogRepository:
         self, payment_ids: Sequence[str], *, limit: int
     ) -> dict[str, list[RowMapping]]:
         """The oldest `limit` pending logs of each payment, in one round trip."""
-        order = (integration_logs.c.occurred_at, integration_logs.c.id)
-        rank = (
-            func.row_number()
-            .over(partition_by=integration_logs.c.payment_id, order_by=order)
-            .label("rank")
-        )
-        ranked = (
-            select(integration_logs, rank)
-            .where(
-                integration_logs.c.payment_id.in_(list(payment_ids)),
-                integration_logs.c.sync_status == "pending",
-            )
-            .subquery()
-        )
-        columns = [ranked.c[column.name] for column in integration_logs.c]
-        stmt = (
-            select(*columns)
-            .where(ranked.c.rank <= limit)
-            .order_by(ranked.c.occurred_at, ranked.c.id)
-        )
-        return group_by(await self._conn.execute(stmt), "payment_id")
+        params = {"payment_ids": list(payment_ids), "limit": limit}
+        return group_by(await self._conn.execute(_PENDING_FOR_PAYMENTS, params), "payment_id")
 
     async def pending_detached(self, *, limit: int, sync_key_prefix: str) -> Sequence[RowMapping]:
         """Pending logs no payment sync will carry: those without a payment, and those of a
@@ -94,8 +122,4 @@ class IntegrationLogRepository:
     async def mark(self, log_ids: Sequence[str], *, status: str, at: datetime) -> None:
         if not log_ids:
             return
-        await self._conn.execute(
-            update(integration_logs)
-            .where(integration_logs.c.id.in_(list(log_ids)))
-            .values(sync_status=status, synced_at=at)
-        )
+        await self._conn.execute(_MARK, {"b_ids": list(log_ids), "b_status": status, "b_at": at})

@@ -6,12 +6,26 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, exists, func, or_, select, text, update
+from sqlalchemy import (
+    Integer,
+    RowMapping,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from paybridge.persistence.dialect import upsertable_insert
+from paybridge.persistence.dialect import PerDialect
 from paybridge.persistence.tables import outbox
+from paybridge.persistence.types import UTCDateTime
 
 PENDING = "pending"
 RUNNING = "running"
@@ -35,6 +49,70 @@ def outbox_row(
     }
 
 
+def _due(*, of_kinds: bool) -> Select[*tuple[Any, ...]]:
+    """The ids `claim_due` leases, locked; `of_kinds` filters on an expanding `kinds`."""
+    now = bindparam("now", type_=UTCDateTime())
+    twin = aliased(outbox)
+    twin_running = exists(
+        select(twin.c.id).where(twin.c.dedupe_key == outbox.c.dedupe_key, twin.c.status == RUNNING)
+    )
+    due = or_(
+        and_(
+            outbox.c.status == PENDING,
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.dedupe_key.is_(None), ~twin_running),
+        ),
+        and_(outbox.c.status == RUNNING, outbox.c.locked_until < now),
+    )
+    candidates = select(outbox.c.id).where(due)
+    if of_kinds:
+        candidates = candidates.where(outbox.c.kind.in_(bindparam("kinds", expanding=True)))
+    return (
+        candidates.order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+
+
+# The statements run for every event and task are built once: a reused statement keeps its
+# cache key, where building one per call costs CPU every time.
+_ENQUEUE = insert(outbox).returning(outbox.c.id)
+_ENQUEUE_DEDUPED = PerDialect(
+    lambda dialect_insert: (
+        dialect_insert(outbox)
+        .on_conflict_do_nothing(
+            index_elements=["dedupe_key"], index_where=text("status = 'pending'")
+        )
+        .returning(outbox.c.id)
+    )
+)
+_DUE = _due(of_kinds=False)
+_DUE_OF_KINDS = _due(of_kinds=True)
+_CLAIM = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(
+        status=RUNNING,
+        locked_until=bindparam("b_locked_until"),
+        claimed_by=bindparam("b_worker_id"),
+        attempts=outbox.c.attempts + 1,
+        updated_at=bindparam("b_now"),
+    )
+    .returning(*outbox.c)
+)
+_COMPLETE = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(
+        status=DONE,
+        done_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+        locked_until=None,
+        last_error=None,
+    )
+)
+
+
 class OutboxRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -51,13 +129,8 @@ class OutboxRepository:
         """Add a task; with `dedupe_key`, coalesce into the pending one. True when added."""
         values = outbox_row(kind, payload, now=now, dedupe_key=dedupe_key)
         values["next_attempt_at"] = run_at or now
-        stmt = upsertable_insert(self._conn, outbox)
-        if dedupe_key is not None:
-            stmt = stmt.on_conflict_do_nothing(
-                index_elements=["dedupe_key"], index_where=text("status = 'pending'")
-            )
-        result = await self._conn.execute(stmt.returning(outbox.c.id), values)
-        return result.first() is not None
+        stmt = _ENQUEUE if dedupe_key is None else _ENQUEUE_DEDUPED.of(self._conn)
+        return (await self._conn.execute(stmt, values)).first() is not None
 
     async def claim_due(
         self,
@@ -72,44 +145,21 @@ class OutboxRepository:
 
         A pending task waits while a twin with its dedupe key is running, so two workers
         never work on one subject at once (an older full-state write could land last)."""
-        twin = aliased(outbox)
-        twin_running = exists(
-            select(twin.c.id).where(
-                twin.c.dedupe_key == outbox.c.dedupe_key, twin.c.status == RUNNING
-            )
-        )
-        due = or_(
-            and_(
-                outbox.c.status == PENDING,
-                outbox.c.next_attempt_at <= now,
-                or_(outbox.c.dedupe_key.is_(None), ~twin_running),
-            ),
-            and_(outbox.c.status == RUNNING, outbox.c.locked_until < now),
-        )
-        candidates = select(outbox.c.id).where(due)
-        if kinds is not None:
-            candidates = candidates.where(outbox.c.kind.in_(list(kinds)))
-        candidates = (
-            candidates.order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list((await self._conn.execute(candidates)).scalars())
+        if kinds is None:
+            due = await self._conn.execute(_DUE, {"now": now, "limit": limit})
+        else:
+            params = {"now": now, "limit": limit, "kinds": list(kinds)}
+            due = await self._conn.execute(_DUE_OF_KINDS, params)
+        ids = list(due.scalars())
         if not ids:
             return []
-        stmt = (
-            update(outbox)
-            .where(outbox.c.id.in_(ids))
-            .values(
-                status=RUNNING,
-                locked_until=now + lease,
-                claimed_by=worker_id,
-                attempts=outbox.c.attempts + 1,
-                updated_at=now,
-            )
-            .returning(*outbox.c)
-        )
-        rows = (await self._conn.execute(stmt)).mappings().all()
+        claim = {
+            "b_ids": ids,
+            "b_locked_until": now + lease,
+            "b_worker_id": worker_id,
+            "b_now": now,
+        }
+        rows = (await self._conn.execute(_CLAIM, claim)).mappings().all()
         return sorted(rows, key=lambda row: (row["next_attempt_at"], row["id"]))
 
     async def complete(self, task_id: int, *, now: datetime) -> None:
@@ -118,11 +168,7 @@ class OutboxRepository:
     async def complete_many(self, task_ids: Sequence[int], *, now: datetime) -> None:
         if not task_ids:
             return
-        await self._conn.execute(
-            update(outbox)
-            .where(outbox.c.id.in_(list(task_ids)))
-            .values(status=DONE, done_at=now, updated_at=now, locked_until=None, last_error=None)
-        )
+        await self._conn.execute(_COMPLETE, {"b_ids": list(task_ids), "b_now": now})
 
     async def retry_later(
         self, task_id: int, *, error: str, run_at: datetime, now: datetime

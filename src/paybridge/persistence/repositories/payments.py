@@ -6,12 +6,51 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, select, update
+from sqlalchemy import RowMapping, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from paybridge.persistence.dialect import upsertable_insert
+from paybridge.persistence.dialect import PerDialect
 from paybridge.persistence.grouping import group_by
 from paybridge.persistence.tables import payment_actions, payments
+
+# The statements of the per-event hot path are built once: a reused statement keeps its
+# cache key, where building one per call costs CPU on every event. An UPDATE's SET columns
+# come from the parameters it runs with (`b_*` binds are named apart from the columns).
+_INSERT = PerDialect(
+    lambda dialect_insert: (
+        dialect_insert(payments)
+        .on_conflict_do_nothing(index_elements=["checkout_payment_id"])
+        .returning(*payments.c)
+    )
+)
+_GET = select(payments).where(payments.c.id == bindparam("payment_id"))
+_GET_MANY = select(payments).where(payments.c.id.in_(bindparam("payment_ids", expanding=True)))
+_BY_CHECKOUT_ID = select(payments).where(
+    payments.c.checkout_payment_id == bindparam("checkout_payment_id")
+)
+_BY_CHECKOUT_ID_FOR_UPDATE = _BY_CHECKOUT_ID.with_for_update()
+_UPDATE = update(payments).where(payments.c.id == bindparam("b_id"))
+_BUMP_VERSION = _UPDATE.values(version=payments.c.version + 1).returning(payments.c.version)
+_MARK_SYNCED = _UPDATE.where(payments.c.synced_version <= bindparam("b_version")).values(
+    synced_version=bindparam("b_version"), last_synced_at=bindparam("b_at"), last_sync_error=None
+)
+_INSERT_ACTION = PerDialect(
+    lambda dialect_insert: (
+        dialect_insert(payment_actions)
+        .on_conflict_do_nothing(index_elements=["checkout_action_id"])
+        .returning(*payment_actions.c)
+    )
+)
+_UPDATE_ACTION = (
+    update(payment_actions)
+    .where(payment_actions.c.id == bindparam("b_id"))
+    .returning(*payment_actions.c)
+)
+_ACTIONS_OF = (
+    select(payment_actions)
+    .where(payment_actions.c.payment_id.in_(bindparam("payment_ids", expanding=True)))
+    .order_by(payment_actions.c.created_at, payment_actions.c.id)
+)
 
 
 class PaymentRepository:
@@ -21,30 +60,24 @@ class PaymentRepository:
     async def insert_if_absent(self, values: dict[str, Any]) -> RowMapping | None:
         """Insert a payment unless its Checkout.com id is known: the new row (locked by this
         transaction), or None."""
-        stmt = (
-            upsertable_insert(self._conn, payments)
-            .on_conflict_do_nothing(index_elements=["checkout_payment_id"])
-            .returning(*payments.c)
-        )
-        return (await self._conn.execute(stmt, values)).mappings().first()
+        return (await self._conn.execute(_INSERT.of(self._conn), values)).mappings().first()
 
     async def get(self, payment_id: str) -> RowMapping | None:
-        row = await self._conn.execute(select(payments).where(payments.c.id == payment_id))
+        row = await self._conn.execute(_GET, {"payment_id": payment_id})
         return row.mappings().first()
 
     async def get_many(self, payment_ids: Sequence[str]) -> Sequence[RowMapping]:
         """Several payments in one round trip (the Salesforce sync reads a batch)."""
-        stmt = select(payments).where(payments.c.id.in_(list(payment_ids)))
-        return (await self._conn.execute(stmt)).mappings().all()
+        result = await self._conn.execute(_GET_MANY, {"payment_ids": list(payment_ids)})
+        return result.mappings().all()
 
     async def get_by_checkout_id(
         self, checkout_payment_id: str, *, for_update: bool = False
     ) -> RowMapping | None:
         """The payment row; `for_update` serializes everything done to one payment."""
-        stmt = select(payments).where(payments.c.checkout_payment_id == checkout_payment_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self._conn.execute(stmt)).mappings().first()
+        stmt = _BY_CHECKOUT_ID_FOR_UPDATE if for_update else _BY_CHECKOUT_ID
+        row = await self._conn.execute(stmt, {"checkout_payment_id": checkout_payment_id})
+        return row.mappings().first()
 
     async def list_by_order(self, order_id: str) -> Sequence[RowMapping]:
         stmt = (
@@ -55,44 +88,30 @@ class PaymentRepository:
         return (await self._conn.execute(stmt)).mappings().all()
 
     async def update(self, payment_id: str, values: dict[str, Any]) -> None:
-        await self._conn.execute(
-            update(payments).where(payments.c.id == payment_id).values(**values)
-        )
+        await self._conn.execute(_UPDATE, {"b_id": payment_id, **values})
 
     async def bump_version(self, payment_id: str, values: dict[str, Any]) -> int:
         """Apply `values` and increment the version Salesforce sync compares against."""
-        stmt = (
-            update(payments)
-            .where(payments.c.id == payment_id)
-            .values(**values, version=payments.c.version + 1)
-            .returning(payments.c.version)
-        )
-        return int((await self._conn.execute(stmt)).scalar_one())
+        result = await self._conn.execute(_BUMP_VERSION, {"b_id": payment_id, **values})
+        return int(result.scalar_one())
 
     async def mark_synced(
         self, payment_id: str, *, version: int, at: datetime, error: str | None
     ) -> None:
         """Record a sync of `version` (or its failure). `synced_version` only moves forward:
         a slower worker that wrote an older version never overwrites a newer one's mark."""
-        stmt = update(payments).where(payments.c.id == payment_id)
         if error is not None:
-            await self._conn.execute(stmt.values(last_sync_error=error))
+            await self._conn.execute(_UPDATE, {"b_id": payment_id, "last_sync_error": error})
             return
         await self._conn.execute(
-            stmt.where(payments.c.synced_version <= version).values(
-                synced_version=version, last_synced_at=at, last_sync_error=None
-            )
+            _MARK_SYNCED, {"b_id": payment_id, "b_version": version, "b_at": at}
         )
 
     # --- the ledger ---------------------------------------------------------------------
 
     async def insert_action_if_absent(self, values: dict[str, Any]) -> RowMapping | None:
         """Add an action unless its Checkout.com action id is known: the new row, or None."""
-        stmt = (
-            upsertable_insert(self._conn, payment_actions)
-            .on_conflict_do_nothing(index_elements=["checkout_action_id"])
-            .returning(*payment_actions.c)
-        )
+        stmt = _INSERT_ACTION.of(self._conn)
         return (await self._conn.execute(stmt, values)).mappings().first()
 
     async def get_action(self, checkout_action_id: str) -> RowMapping | None:
@@ -103,13 +122,8 @@ class PaymentRepository:
 
     async def update_action(self, action_row_id: str, values: dict[str, Any]) -> RowMapping:
         """Change an action row; returns it as it now is."""
-        stmt = (
-            update(payment_actions)
-            .where(payment_actions.c.id == action_row_id)
-            .values(**values)
-            .returning(*payment_actions.c)
-        )
-        return (await self._conn.execute(stmt)).mappings().one()
+        result = await self._conn.execute(_UPDATE_ACTION, {"b_id": action_row_id, **values})
+        return result.mappings().one()
 
     async def delete_action(self, action_row_id: str) -> None:
         await self._conn.execute(
@@ -121,9 +135,5 @@ class PaymentRepository:
 
     async def actions_of(self, payment_ids: Sequence[str]) -> dict[str, list[RowMapping]]:
         """The ledgers of several payments in one round trip, each in recorded order."""
-        stmt = (
-            select(payment_actions)
-            .where(payment_actions.c.payment_id.in_(list(payment_ids)))
-            .order_by(payment_actions.c.created_at, payment_actions.c.id)
-        )
-        return group_by(await self._conn.execute(stmt), "payment_id")
+        result = await self._conn.execute(_ACTIONS_OF, {"payment_ids": list(payment_ids)})
+        return group_by(result, "payment_id")
