@@ -89,6 +89,8 @@ async def test_custom_profile_holds_exactly_the_expected_records(
         "Response_Code__c": "10000",
         "Response_Summary__c": "Approved",
         "Market__c": "default",
+        "Business_Unit__c": None,  # the default market sets no reporting fields
+        "Settlement_Entity__c": None,
         "Disputed__c": False,
         "Version__c": view["salesforce"]["version"],
     }
