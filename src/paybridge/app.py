@@ -46,6 +46,7 @@ from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
 from paybridge.services.idempotency import IdempotencyService
 from paybridge.services.payments import PaymentDefaults, PaymentService
+from paybridge.services.reconciliation import ReconciliationService
 from paybridge.services.salesforce_disputes import SalesforceDisputeSync
 from paybridge.services.salesforce_sync import SalesforceSyncService, SyncConfig
 from paybridge.services.tasks import TaskService
@@ -133,7 +134,15 @@ def build_container(
         markets=markets.book,
         market_secret_keys=markets.secret_keys,
     )
-    task_services: list[TaskService] = [webhook_service, payment_service, action_service]
+    reconciliation = ReconciliationService(
+        uow=uow, checkout=checkout, clock=clock, market_secret_keys=markets.secret_keys
+    )
+    task_services: list[TaskService] = [
+        webhook_service,
+        payment_service,
+        action_service,
+        reconciliation,
+    ]
     salesforce_http, salesforce_sync = None, None
     if settings.salesforce.is_configured:
         salesforce_http, salesforce_client = build_salesforce_client(
@@ -182,6 +191,7 @@ def build_container(
         payments=payment_service,
         actions=action_service,
         webhooks=webhook_service,
+        reconciliation=reconciliation,
         task_services=tuple(task_services),
         markets=markets,
         salesforce_http=salesforce_http,

@@ -300,6 +300,27 @@ def webhooks_retry_dead() -> None:
     click.echo(f"{count} dead task(s) re-queued")
 
 
+@main.group(name="payments")
+def payments_group() -> None:
+    """Operator commands for payments."""
+
+
+@payments_group.command(name="reconcile")
+@click.argument("payment_id")
+def payments_reconcile(payment_id: str) -> None:
+    """Ask Checkout.com for a payment's actions now and merge them (safe to repeat).
+    PAYMENT_ID is paybridge's payment id or the Checkout.com pay_… id."""
+
+    async def run(container: Container) -> str:
+        try:
+            checkout_id, outcome, status = await container.reconciliation.reconcile_now(payment_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        return f"{checkout_id}: {type(outcome).__name__.lower()}, status {status}"
+
+    click.echo(asyncio.run(_with_container(run)))
+
+
 async def _with_container(use: Callable[[Container], Awaitable[T]]) -> T:
     container = build_container(Settings())
     try:

@@ -19,6 +19,7 @@ from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
 from paybridge.services.idempotency import IdempotencyService
 from paybridge.services.payments import PaymentService
+from paybridge.services.reconciliation import ReconciliationService
 from paybridge.services.salesforce_sync import SalesforceSyncService
 from paybridge.services.tasks import TaskService
 from paybridge.services.webhooks import WebhookService
@@ -40,6 +41,7 @@ class Container:
     payments: PaymentService
     actions: ActionService
     webhooks: WebhookService
+    reconciliation: ReconciliationService
     task_services: tuple[TaskService, ...] = ()
     # Markets (None: the global settings) and per-market secret keys, for every Checkout.com
     # call about a payment of that market.

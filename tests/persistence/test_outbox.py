@@ -77,3 +77,20 @@ async def test_dead_letters_are_kept_and_can_be_retried(container: Container) ->
         assert await uow.outbox.retry_dead(now=NOW) == 1
         await uow.commit()
     assert await claim(container, "w1") == [task]
+
+
+async def test_a_pending_twin_is_brought_forward_never_pushed_back(container: Container) -> None:
+    async def schedule(run_at: datetime) -> None:
+        async with container.uow() as uow:
+            await uow.outbox.enqueue_or_bring_forward(
+                "k", {"n": 1}, dedupe_key="check:p1", run_at=run_at, now=NOW
+            )
+            await uow.commit()
+
+    await schedule(NOW + timedelta(hours=24))
+    await schedule(NOW + timedelta(hours=1))
+    await schedule(NOW + timedelta(hours=5))
+
+    async with container.uow() as uow:
+        (task,) = await uow.outbox.list_for(status="pending")
+    assert task["next_attempt_at"] == NOW + timedelta(hours=1)

@@ -79,6 +79,7 @@ class CheckoutSimulator(DisputeDesk):
             routes=[
                 Route("/payments", self._create, methods=["POST"]),
                 Route("/payments/{pid}", self._get, methods=["GET"]),
+                Route("/payments/{pid}/actions", self._get_actions, methods=["GET"]),
                 Route("/payments/{pid}/captures", self._capture, methods=["POST"]),
                 Route("/payments/{pid}/voids", self._void, methods=["POST"]),
                 Route("/payments/{pid}/refunds", self._refund, methods=["POST"]),
@@ -265,13 +266,44 @@ class CheckoutSimulator(DisputeDesk):
         )
         self.webhooks.emit(event)
 
-    async def _get(self, request: Request) -> Response:
+    async def _lookup(self, request: Request) -> SimPayment | Response:
+        """The payment a GET names, or the answer to give instead (auth failure, 404)."""
         early, _, _ = await self._guard(request)
         if early is not None:
             return early
         payment = self.payments.get(request.path_params["pid"])
-        if payment is None:
-            return Response(status_code=404)
+        return payment if payment is not None else Response(status_code=404)
+
+    async def _get_actions(self, request: Request) -> Response:
+        """The payment's actions, latest first, as `GET /payments/{id}/actions` lists them."""
+        payment = await self._lookup(request)
+        if isinstance(payment, Response):
+            return payment
+        listed: list[dict[str, Any]] = []
+        issuer = authorization_outcome(payment.amount)
+        # Decided by the issuer; a shopper who failed 3DS never reached it (no action).
+        if payment.status != "Pending" and payment.approved == issuer.approved:
+            listed.append(
+                _action_item(
+                    payment.action_id,
+                    "Authorization",
+                    payment.amount,
+                    approved=issuer.approved,
+                    code=issuer.response_code,
+                    summary=issuer.response_summary,
+                )
+            )
+        if payment.capture and payment.capture_action_id:
+            listed.append(_action_item(payment.capture_action_id, "Capture", payment.amount))
+        for action in payment.actions:
+            kind = str(action["type"]).capitalize()
+            listed.append(_action_item(action["id"], kind, action.get("amount")))
+        return JSONResponse(list(reversed(listed)))
+
+    async def _get(self, request: Request) -> Response:
+        payment = await self._lookup(request)
+        if isinstance(payment, Response):
+            return payment
         return JSONResponse(
             {
                 "id": payment.id,
@@ -329,3 +361,23 @@ class CheckoutSimulator(DisputeDesk):
 
     async def _refund(self, request: Request) -> Response:
         return await self._action(request, "refund")
+
+
+def _action_item(
+    action_id: str,
+    kind: str,
+    amount: int | None,
+    *,
+    approved: bool = True,
+    code: str = "10000",
+    summary: str = "Approved",
+) -> dict[str, Any]:
+    return {
+        "id": action_id,
+        "type": kind,
+        "processed_on": now_text(),
+        "amount": amount,
+        "approved": approved,
+        "response_code": code,
+        "response_summary": summary,
+    }

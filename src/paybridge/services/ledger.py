@@ -16,6 +16,7 @@ from sqlalchemy import RowMapping
 
 from paybridge.domain.facts import ActionFact, payment_placeholder_key
 from paybridge.domain.ids import new_id
+from paybridge.domain.reconciliation import awaiting_since, given_up, next_check
 from paybridge.domain.status import (
     TERMINAL_STATUSES,
     ActionStatus,
@@ -29,6 +30,7 @@ from paybridge.domain.status import (
 from paybridge.persistence.uow import UnitOfWork
 
 SYNC_PAYMENT_TASK = "salesforce.sync_payment"
+RECONCILE_TASK = "payments.reconcile"
 _log = structlog.get_logger(__name__)
 
 # One authorization (or verification) per payment: its facts merge into one row even when
@@ -167,7 +169,29 @@ async def apply_facts(
             },
         )
         await enqueue_sync(uow, payment["id"], now=now)
+    since = awaiting_since(state.status, payment["created_at"], _awaited(actions))
+    if since is not None and not given_up(now, since):
+        await uow.outbox.enqueue_or_bring_forward(
+            RECONCILE_TASK,
+            {"payment_id": payment["id"]},
+            dedupe_key=f"reconcile:{payment['id']}",
+            run_at=next_check(now, since),
+            now=now,
+        )
     return state
+
+
+def awaiting_since_of(payment: RowMapping, actions: Sequence[RowMapping]) -> datetime | None:
+    """When the newest outcome the payment still waits for began (None: it waits for none)."""
+    status = PaymentStatus(payment["status"])
+    return awaiting_since(status, payment["created_at"], _awaited(actions))
+
+
+def _awaited(actions: Sequence[RowMapping]) -> list[tuple[ActionStatus, datetime]]:
+    return [
+        (ActionStatus(action["status"]), action["requested_at"] or action["created_at"])
+        for action in actions
+    ]
 
 
 async def enqueue_sync(uow: UnitOfWork, payment_id: str, *, now: datetime) -> None:

@@ -112,6 +112,16 @@ _COMPLETE = (
     )
 )
 
+_BRING_FORWARD = (
+    update(outbox)
+    .where(
+        outbox.c.dedupe_key == bindparam("b_key"),
+        outbox.c.status == PENDING,
+        outbox.c.next_attempt_at > bindparam("b_run_at", type_=UTCDateTime()),
+    )
+    .values(next_attempt_at=bindparam("b_run_at"), updated_at=bindparam("b_now"))
+)
+
 
 class OutboxRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -131,6 +141,21 @@ class OutboxRepository:
         values["next_attempt_at"] = run_at or now
         stmt = _ENQUEUE if dedupe_key is None else _ENQUEUE_DEDUPED.of(self._conn)
         return (await self._conn.execute(stmt, values)).first() is not None
+
+    async def enqueue_or_bring_forward(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        dedupe_key: str,
+        run_at: datetime,
+        now: datetime,
+    ) -> None:
+        """Schedule a task for `run_at`; a pending twin due later is moved up to then (one
+        due sooner is left as it is)."""
+        if not await self.enqueue(kind, payload, now=now, dedupe_key=dedupe_key, run_at=run_at):
+            params = {"b_key": dedupe_key, "b_run_at": run_at, "b_now": now}
+            await self._conn.execute(_BRING_FORWARD, params)
 
     async def claim_due(
         self,
