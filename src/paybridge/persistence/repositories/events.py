@@ -2,61 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    LargeBinary,
     RowMapping,
     bindparam,
     delete,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.persistence.dialect import PerDialect, is_postgres
 from paybridge.persistence.tables import inbound_events, outbox
-from paybridge.persistence.types import UTCDateTime
 
-
-def _prefixed(task: dict[str, Any]) -> dict[str, Any]:
-    return {f"task_{key}": value for key, value in task.items()}
-
-
-# Hand-written once: the intake's hot path should not build and cache-key a CTE per event.
-_STORE_WITH_TASK = text(
-    """
-    WITH stored AS (
-        INSERT INTO inbound_events (id, source, event_id, type, subject_id, raw_body,
-            signature_verified, status, error, occurred_at, received_at, handled_at)
-        VALUES (:id, :source, :event_id, :type, :subject_id, :raw_body,
-            :signature_verified, :status, :error, :occurred_at, :received_at, :handled_at)
-        ON CONFLICT (source, event_id) DO NOTHING
-        RETURNING id
-    )
-    INSERT INTO outbox (kind, dedupe_key, payload, status, attempts, next_attempt_at,
-        created_at, updated_at)
-    SELECT :task_kind, :task_dedupe_key, :task_payload, :task_status, :task_attempts,
-        :task_next_attempt_at, :task_created_at, :task_updated_at
-    FROM stored
-    RETURNING outbox.id
-    """
-).bindparams(
-    bindparam("raw_body", type_=LargeBinary()),
-    bindparam("occurred_at", type_=UTCDateTime()),
-    bindparam("received_at", type_=UTCDateTime()),
-    bindparam("handled_at", type_=UTCDateTime()),
-    bindparam("task_payload", type_=JSON()),
-    bindparam("task_next_attempt_at", type_=UTCDateTime()),
-    bindparam("task_created_at", type_=UTCDateTime()),
-    bindparam("task_updated_at", type_=UTCDateTime()),
-)
-# The other statements of each event are built once too (a reused statement keeps its cache
+# The statements each event runs later are built once too (a reused statement keeps its cache
 # key); `mark` takes its SET columns from the parameters it runs with.
 _INSERT = PerDialect(
     lambda dialect_insert: (
@@ -72,6 +36,49 @@ _MARK = (
     .where(inbound_events.c.id == bindparam("b_id"))
     .values(attempts=inbound_events.c.attempts + 1)
 )
+
+
+# Webhook intake, the hottest path: inbox row and task in ONE statement, sent straight to
+# asyncpg (a prepared statement per connection) — SQLAlchemy's execution layer cost a
+# quarter of the intake's CPU. The task is inserted only from the inbox row actually stored.
+_EVENT_COLUMNS = (
+    "id",
+    "source",
+    "event_id",
+    "type",
+    "subject_id",
+    "raw_body",
+    "signature_verified",
+    "status",
+    "error",
+    "occurred_at",
+    "received_at",
+    "handled_at",
+)
+_TASK_COLUMNS = (
+    "kind",
+    "dedupe_key",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "updated_at",
+)
+_STORE_WITH_TASK = """
+    WITH stored AS (
+        INSERT INTO inbound_events (id, source, event_id, type, subject_id, raw_body,
+            signature_verified, status, error, occurred_at, received_at, handled_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        ON CONFLICT (source, event_id) DO NOTHING
+        RETURNING id
+    )
+    INSERT INTO outbox (kind, dedupe_key, payload, status, attempts, next_attempt_at,
+        created_at, updated_at)
+    SELECT $13, $14, $15::json, $16, $17, $18, $19, $20
+    FROM stored
+    RETURNING outbox.id
+"""
 
 
 class InboundEventRepository:
@@ -92,8 +99,17 @@ class InboundEventRepository:
             if inserted:
                 await self._conn.execute(_INSERT_TASK, task)
             return inserted
-        row = await self._conn.execute(_STORE_WITH_TASK, {**values, **_prefixed(task)})
-        return row.first() is not None
+        # The unit of work runs this without a transaction (`single_statement`): nothing
+        # SQLAlchemy began is left open on the connection.
+        driver = (await self._conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        task_values = {**task, "payload": json.dumps(task["payload"])}
+        stored = await driver.fetchval(
+            _STORE_WITH_TASK,
+            *(values[name] for name in _EVENT_COLUMNS),
+            *(task_values[name] for name in _TASK_COLUMNS),
+        )
+        return stored is not None
 
     async def get(self, row_id: str) -> RowMapping | None:
         return (await self._conn.execute(_GET, {"row_id": row_id})).mappings().first()
