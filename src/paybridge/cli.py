@@ -280,6 +280,19 @@ async def salesforce_check(
     return 0 if report.ok else 1
 
 
+@salesforce_group.command(name="resend-logs")
+def salesforce_resend_logs() -> None:
+    """Send the integration logs Salesforce refused again (after fixing the cause)."""
+
+    async def run(container: Container) -> int:
+        if container.salesforce_sync is None:
+            raise click.ClickException("Salesforce is not configured")
+        return await container.salesforce_sync.resend_failed_logs()
+
+    count = asyncio.run(_with_container(run))
+    click.echo(f"{count} failed log(s) queued again")
+
+
 @main.group(name="webhooks")
 def webhooks_group() -> None:
     """Operators' tools for the webhook inbox."""

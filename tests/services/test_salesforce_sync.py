@@ -319,3 +319,25 @@ async def test_without_salesforce_settings_sync_tasks_stay_queued(
 
     (task,) = await outbox_rows(container, SYNC_PAYMENT_TASK)
     assert task["status"] == "pending"
+
+
+async def test_logs_salesforce_refused_go_out_again_when_asked(
+    pg_url: str, checkout_sim: CheckoutSimulator, sim: SalesforceSimulator
+) -> None:
+    sim.restricted_picklists[("CKO_Integration_Log__c", "Level__c")] = {"Error"}
+    async with salesforce_env(pg_url, sim, checkout_sim, log_levels="error,info") as env:
+        now = env.clock.now
+        async with env.container.uow() as uow:
+            await add_integration_log(uow, log_row(None, "pay_nowhere", now=now), now=now)
+            await uow.commit()
+        await env.drain()
+        assert list((await log_statuses(env.container)).values()) == ["failed"]
+        assert env.container.salesforce_sync is not None
+
+        sim.restricted_picklists.clear()  # the admin adds the picklist value
+        assert await env.container.salesforce_sync.resend_failed_logs() == 1
+        await env.drain()
+
+        assert list((await log_statuses(env.container)).values()) == ["synced"]
+        assert len(sim.records["CKO_Integration_Log__c"]) == 1
+        assert await env.container.salesforce_sync.resend_failed_logs() == 0

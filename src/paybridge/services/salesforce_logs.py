@@ -41,6 +41,13 @@ async def schedule_log_sweep(
     )
 
 
+async def sweep_logs_now(uow: UnitOfWork, *, now: datetime) -> None:
+    """A sweep due now, even if the periodic one is not due yet (an operator asked)."""
+    await uow.outbox.enqueue_or_bring_forward(
+        SYNC_LOGS_TASK, {}, dedupe_key=SYNC_LOGS_KEY, run_at=now, now=now
+    )
+
+
 async def add_integration_log(uow: UnitOfWork, row: dict[str, Any], *, now: datetime) -> None:
     """Add a log row; one without a payment schedules the sweep that mirrors it."""
     await uow.logs.add(row)

@@ -39,6 +39,7 @@ from paybridge.services.salesforce_logs import (
     log_snapshot,
     normalise_level,
     schedule_log_sweep,
+    sweep_logs_now,
     sync_failure_row,
 )
 from paybridge.services.salesforce_state import links_logs_to_payment, records_of, type_order
@@ -279,6 +280,18 @@ class SalesforceSyncService:
             error_code=code,
             error=error,
         )
+
+    async def resend_failed_logs(self) -> int:
+        """Operator, once what Salesforce refused them for is fixed: the logs marked failed
+        go out again with the next sweep. Returns how many."""
+        now = self._clock()
+        async with self._uow() as uow:
+            count = await uow.logs.requeue_failed()
+            if count:
+                await sweep_logs_now(uow, now=now)
+            await uow.commit()
+        _log.info("salesforce.logs.requeued", count=count)
+        return count
 
     # --- logs without a payment sync -----------------------------------------------------
 

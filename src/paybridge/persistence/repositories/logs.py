@@ -119,6 +119,15 @@ class IntegrationLogRepository:
         )
         return (await self._conn.execute(stmt)).mappings().all()
 
+    async def requeue_failed(self) -> int:
+        """Logs Salesforce refused, pending again (after the cause was fixed); how many."""
+        result = await self._conn.execute(
+            update(integration_logs)
+            .where(integration_logs.c.sync_status == "failed")
+            .values(sync_status="pending", synced_at=None)
+        )
+        return int(result.rowcount)
+
     async def mark(self, log_ids: Sequence[str], *, status: str, at: datetime) -> None:
         if not log_ids:
             return
