@@ -94,3 +94,19 @@ async def test_a_pending_twin_is_brought_forward_never_pushed_back(container: Co
     async with container.uow() as uow:
         (task,) = await uow.outbox.list_for(status="pending")
     assert task["next_attempt_at"] == NOW + timedelta(hours=1)
+
+
+async def test_a_task_being_coalesced_into_is_not_claimed_until_that_commits(
+    container: Container,
+) -> None:
+    """A change that coalesces into the pending task must be seen by whoever runs it: if a
+    worker could claim the task before the change commits, it would read the old state and
+    the change would never be written (the pending task it joined is gone)."""
+    assert await enqueue(container, "sync:p1")
+    async with container.uow() as change:
+        assert not await change.outbox.enqueue("k", {"n": 1}, now=NOW, dedupe_key="sync:p1")
+
+        assert await claim(container, "w1") == []  # held until the change commits
+
+        await change.commit()
+    assert len(await claim(container, "w1")) == 1

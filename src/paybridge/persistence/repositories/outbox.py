@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
+    false,
     func,
     insert,
     or_,
@@ -77,11 +78,18 @@ def _due(*, of_kinds: bool) -> Select[*tuple[Any, ...]]:
 # The statements run for every event and task are built once: a reused statement keeps its
 # cache key, where building one per call costs CPU every time.
 _ENQUEUE = insert(outbox).returning(outbox.c.id)
+# Coalescing into a pending twin must LOCK it until this transaction commits: otherwise a
+# worker could claim the twin meanwhile, read the state from before this change and finish,
+# and the change would never be handled. `DO UPDATE … WHERE false` locks the conflicting row
+# without changing it (DO NOTHING does not lock), and returns no row: not added.
 _ENQUEUE_DEDUPED = PerDialect(
     lambda dialect_insert: (
         dialect_insert(outbox)
-        .on_conflict_do_nothing(
-            index_elements=["dedupe_key"], index_where=text("status = 'pending'")
+        .on_conflict_do_update(
+            index_elements=["dedupe_key"],
+            index_where=text("status = 'pending'"),
+            set_={"updated_at": outbox.c.updated_at},
+            where=false(),
         )
         .returning(outbox.c.id)
     )
