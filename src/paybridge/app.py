@@ -33,6 +33,7 @@ from paybridge.mapping.field_map import load_field_map
 from paybridge.mapping.markets_file import load_market_config
 from paybridge.mapping.salesforce_fields import ProfileMapping, load_salesforce_mapping
 from paybridge.metrics import Metrics
+from paybridge.persistence.doorbell import Doorbell
 from paybridge.persistence.engine import create_engine
 from paybridge.persistence.uow import UnitOfWorkFactory, unit_of_work_factory
 from paybridge.schemas.actions import CaptureCreate, RefundCreate, VoidCreate
@@ -78,7 +79,8 @@ def build_container(
         pool_size=settings.database.pool_size,
         pool_timeout_s=settings.database.pool_timeout_s,
     )
-    uow = unit_of_work_factory(engine)
+    doorbell = Doorbell()
+    uow = unit_of_work_factory(engine, doorbell)
     cko = settings.checkout
     checkout_http = build_http_client(
         base_url=cko.base_url,
@@ -182,6 +184,7 @@ def build_container(
         ),
         engine=engine,
         uow=uow,
+        doorbell=doorbell,
         clock=clock,
         metrics=metrics,
         field_map=field_map,

@@ -12,6 +12,7 @@ from paybridge.domain.clock import Clock
 from paybridge.mapping.field_map import FieldMap
 from paybridge.mapping.markets_file import MarketConfig
 from paybridge.metrics import Metrics
+from paybridge.persistence.doorbell import Doorbell
 from paybridge.persistence.uow import UnitOfWorkFactory
 from paybridge.security import CallerAuthenticator
 from paybridge.services.actions import ActionService
@@ -32,6 +33,7 @@ class Container:
     caller_auth: CallerAuthenticator
     engine: AsyncEngine
     uow: UnitOfWorkFactory
+    doorbell: Doorbell  # rung by `uow` when due tasks are committed; the worker listens
     clock: Clock
     metrics: Metrics
     field_map: FieldMap

@@ -1,10 +1,11 @@
-"""The worker's claim loops on PostgreSQL: batches in flight per lane, and a clean stop."""
+"""The worker's claim loops on PostgreSQL: batches in flight per lane, a clean stop, wake-ups."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import timedelta
 
 from paybridge.container import Container
 from paybridge.services.tasks import Done, Outcome, Task
@@ -52,15 +53,22 @@ async def enqueue(container: Container, count: int) -> None:
         await uow.commit()
 
 
-def worker(container: Container, handler: GatedHandler, limits: LaneLimits | None = None) -> Worker:
+def worker(
+    container: Container,
+    handler: GatedHandler,
+    limits: LaneLimits | None = None,
+    *,
+    poll_interval_s: float = 0.05,
+) -> Worker:
     tuned = {"salesforce": limits} if limits else {}
-    config = WorkerConfig(poll_interval_s=0.05, batch_size=1, lane_limits=tuned)
+    config = WorkerConfig(poll_interval_s=poll_interval_s, batch_size=1, lane_limits=tuned)
     return Worker(
         uow=container.uow,
         handlers={SLOW: handler},
         clock=container.clock,
         metrics=container.metrics,
         config=config,
+        doorbell=container.doorbell,
     )
 
 
@@ -148,3 +156,27 @@ async def test_after_a_batch_that_was_not_full_the_lane_lingers(container: Conta
     # Stopping woke the lane from its linger and claimed nothing more.
 
     assert handler.batch_sizes == [1]
+
+
+async def test_an_idle_lane_wakes_when_this_process_stores_a_task_for_it(
+    container: Container,
+) -> None:
+    handler = GatedHandler()
+    handler.open.set()
+    started = worker(container, handler, poll_interval_s=3600)  # it would not poll again
+    loop = asyncio.create_task(started.run())
+    try:
+        await asyncio.sleep(0.2)  # claimed nothing: idle until the bell
+        await enqueue(container, 1)
+        await handler.wait_until(lambda: len(handler.ran) == 1)
+
+        async with container.uow() as uow:  # due in an hour: no bell
+            await uow.outbox.enqueue(
+                SLOW, {}, now=container.clock(), run_at=container.clock() + timedelta(hours=1)
+            )
+            await uow.commit()
+        await asyncio.sleep(0.2)
+        assert len(handler.ran) == 1
+    finally:
+        started.stop()
+        await asyncio.wait_for(loop, 10)

@@ -11,6 +11,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from paybridge.persistence.doorbell import Doorbell
 from paybridge.persistence.repositories.disputes import DisputeRepository
 from paybridge.persistence.repositories.events import InboundEventRepository
 from paybridge.persistence.repositories.idempotency import IdempotencyRepository
@@ -29,11 +30,13 @@ class UnitOfWork:
     logs: IntegrationLogRepository
     disputes: DisputeRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, doorbell: Doorbell | None = None) -> None:
         self._engine = engine
+        self._doorbell = doorbell
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
         self._autocommit = False
+        self._due_kinds: set[str] = set()  # tasks stored due now, announced on commit
 
     def single_statement(self) -> Self:
         """For a use case that writes with ONE statement (atomic by itself): on PostgreSQL it
@@ -51,8 +54,8 @@ class UnitOfWork:
         conn = self._conn
         self.payments = PaymentRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
-        self.events = InboundEventRepository(conn)
-        self.outbox = OutboxRepository(conn)
+        self.events = InboundEventRepository(conn, note_due=self._due_kinds.add)
+        self.outbox = OutboxRepository(conn, note_due=self._due_kinds.add)
         self.logs = IntegrationLogRepository(conn)
         self.disputes = DisputeRepository(conn)
         return self
@@ -60,6 +63,9 @@ class UnitOfWork:
     async def commit(self) -> None:
         if self._tx is not None:
             await self._tx.commit()
+        if self._doorbell is not None and self._due_kinds:
+            self._doorbell.ring(self._due_kinds)
+        self._due_kinds.clear()
 
     async def __aexit__(
         self,
@@ -78,5 +84,7 @@ class UnitOfWork:
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
-def unit_of_work_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
-    return lambda: UnitOfWork(engine)
+def unit_of_work_factory(
+    engine: AsyncEngine, doorbell: Doorbell | None = None
+) -> UnitOfWorkFactory:
+    return lambda: UnitOfWork(engine, doorbell)

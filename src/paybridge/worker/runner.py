@@ -21,6 +21,7 @@ import structlog
 
 from paybridge.domain.clock import Clock
 from paybridge.metrics import Metrics
+from paybridge.persistence.doorbell import Doorbell
 from paybridge.persistence.uow import UnitOfWorkFactory
 from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Postpone, Retry, Task
 
@@ -74,6 +75,7 @@ class Worker:
         config: WorkerConfig,
         worker_id: str | None = None,
         rng: random.Random | None = None,
+        doorbell: Doorbell | None = None,
     ) -> None:
         self._uow = uow
         self._handlers = handlers
@@ -82,27 +84,48 @@ class Worker:
         self._config = config
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._rng = rng or random.Random()  # noqa: S311 — jitter, not security
+        self._doorbell = doorbell
         self._stopping = asyncio.Event()
+        self._lane_of = {kind: self._lane_name(kind) for kind in handlers}
+        self._wake = {lane: asyncio.Event() for lane in self._lane_of.values()}
 
     def stop(self) -> None:
         """Finish the batch in hand, claim nothing more."""
         self._stopping.set()
+        for wake in self._wake.values():
+            wake.set()
 
     async def run(self) -> None:
         """One claim loop per lane (the kinds' family: `webhooks`, `salesforce`, …), so slow
-        Salesforce writes never hold up webhook processing, and each lane batches its own."""
+        Salesforce writes never hold up webhook processing, and each lane batches its own.
+        An idle lane polls, and wakes early when this process stores a task it runs."""
         lanes: dict[str, list[str]] = defaultdict(list)
-        for kind in self._handlers:
-            lanes[kind.split(".", 1)[0] if self._config.lanes else "all"].append(kind)
+        for kind, lane in self._lane_of.items():
+            lanes[lane].append(kind)
         _log.info("worker.started", worker_id=self.worker_id, lanes=dict(lanes))
-        async with asyncio.TaskGroup() as group:
-            for lane, kinds in lanes.items():
-                group.create_task(self._lane(kinds, self._config.limits(lane)))
+        stop_listening = self._doorbell.listen(self._on_bell) if self._doorbell else None
+        try:
+            async with asyncio.TaskGroup() as group:
+                for lane, kinds in lanes.items():
+                    group.create_task(self._lane(kinds, self._config.limits(lane)))
+        finally:
+            if stop_listening is not None:
+                stop_listening()
         _log.info("worker.stopped", worker_id=self.worker_id)
+
+    def _lane_name(self, kind: str) -> str:
+        return kind.split(".", 1)[0] if self._config.lanes else "all"
+
+    def _on_bell(self, kinds: frozenset[str]) -> None:
+        for kind in kinds:
+            lane = self._lane_of.get(kind)
+            if lane is not None:
+                self._wake[lane].set()
 
     async def _lane(self, kinds: Sequence[str], limits: LaneLimits) -> None:
         """Claim and run batches of `kinds`, up to `limits.in_flight` at once; on stop, the
         batches in hand are finished before this returns."""
+        wake = self._wake[self._lane_of[kinds[0]]]
         slots = asyncio.Semaphore(max(limits.in_flight, 1))
         async with asyncio.TaskGroup() as running:
             while not self._stopping.is_set():
@@ -118,7 +141,13 @@ class Worker:
                         await self._pause(limits.linger_s)
                     continue
                 slots.release()
-                await self._pause(self._config.poll_interval_s)
+                await self._idle(wake)
+
+    async def _idle(self, wake: asyncio.Event) -> None:
+        """Nothing due: wait for the next poll, a bell for this lane, or stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=self._config.poll_interval_s)
+        wake.clear()
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake at once when asked to stop."""

@@ -38,4 +38,5 @@ def build_worker(container: Container, *, worker_id: str | None = None) -> Worke
             },
         ),
         worker_id=worker_id,
+        doorbell=container.doorbell,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -82,8 +82,11 @@ _STORE_WITH_TASK = """
 
 
 class InboundEventRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(
+        self, conn: AsyncConnection, *, note_due: Callable[[str], None] | None = None
+    ) -> None:
         self._conn = conn
+        self._note_due = note_due or (lambda _kind: None)
 
     async def insert_if_absent(self, values: dict[str, Any]) -> bool:
         """Store a delivery; False for a duplicate (the unique key decides, not a lookup)."""
@@ -98,18 +101,21 @@ class InboundEventRepository:
             inserted = await self.insert_if_absent(values)
             if inserted:
                 await self._conn.execute(_INSERT_TASK, task)
-            return inserted
-        # The unit of work runs this without a transaction (`single_statement`): nothing
-        # SQLAlchemy began is left open on the connection.
-        driver = (await self._conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        task_values = {**task, "payload": json.dumps(task["payload"])}
-        stored = await driver.fetchval(
-            _STORE_WITH_TASK,
-            *(values[name] for name in _EVENT_COLUMNS),
-            *(task_values[name] for name in _TASK_COLUMNS),
-        )
-        return stored is not None
+        else:
+            # The unit of work runs this without a transaction (`single_statement`): nothing
+            # SQLAlchemy began is left open on the connection.
+            driver = (await self._conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            task_values = {**task, "payload": json.dumps(task["payload"])}
+            stored = await driver.fetchval(
+                _STORE_WITH_TASK,
+                *(values[name] for name in _EVENT_COLUMNS),
+                *(task_values[name] for name in _TASK_COLUMNS),
+            )
+            inserted = stored is not None
+        if inserted:
+            self._note_due(str(task["kind"]))
+        return inserted
 
     async def get(self, row_id: str) -> RowMapping | None:
         return (await self._conn.execute(_GET, {"row_id": row_id})).mappings().first()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -132,8 +132,11 @@ _BRING_FORWARD = (
 
 
 class OutboxRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(
+        self, conn: AsyncConnection, *, note_due: Callable[[str], None] | None = None
+    ) -> None:
         self._conn = conn
+        self._note_due = note_due or (lambda _kind: None)
 
     async def enqueue(
         self,
@@ -148,7 +151,10 @@ class OutboxRepository:
         values = outbox_row(kind, payload, now=now, dedupe_key=dedupe_key)
         values["next_attempt_at"] = run_at or now
         stmt = _ENQUEUE if dedupe_key is None else _ENQUEUE_DEDUPED.of(self._conn)
-        return (await self._conn.execute(stmt, values)).first() is not None
+        added = (await self._conn.execute(stmt, values)).first() is not None
+        if values["next_attempt_at"] <= now:
+            self._note_due(kind)
+        return added
 
     async def enqueue_or_bring_forward(
         self,
