@@ -102,8 +102,11 @@ class InboundEventRepository:
             if inserted:
                 await self._conn.execute(_INSERT_TASK, task)
         else:
-            # The unit of work runs this without a transaction (`single_statement`): nothing
-            # SQLAlchemy began is left open on the connection.
+            # Sent past SQLAlchemy, so only safe outside a transaction it would begin (and
+            # could roll back): the unit of work must be `single_statement()`.
+            sync = self._conn.sync_connection
+            if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                raise RuntimeError("insert_with_task needs a single_statement() unit of work")
             driver = (await self._conn.get_raw_connection()).driver_connection
             assert driver is not None
             task_values = {**task, "payload": json.dumps(task["payload"])}
