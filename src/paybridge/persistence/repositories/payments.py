@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, bindparam, delete, select, update
+from sqlalchemy import RowMapping, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.persistence.dialect import PerDialect
@@ -88,11 +88,12 @@ class PaymentRepository:
         return (await self._conn.execute(stmt)).mappings().all()
 
     async def update(self, payment_id: str, values: dict[str, Any]) -> None:
-        await self._conn.execute(_UPDATE, {"b_id": payment_id, **values})
+        await self._conn.execute(_UPDATE, {"b_id": payment_id, **_columns_of(payments, values)})
 
     async def bump_version(self, payment_id: str, values: dict[str, Any]) -> int:
         """Apply `values` and increment the version Salesforce sync compares against."""
-        result = await self._conn.execute(_BUMP_VERSION, {"b_id": payment_id, **values})
+        params = {"b_id": payment_id, **_columns_of(payments, values)}
+        result = await self._conn.execute(_BUMP_VERSION, params)
         return int(result.scalar_one())
 
     async def mark_synced(
@@ -122,7 +123,8 @@ class PaymentRepository:
 
     async def update_action(self, action_row_id: str, values: dict[str, Any]) -> RowMapping:
         """Change an action row; returns it as it now is."""
-        result = await self._conn.execute(_UPDATE_ACTION, {"b_id": action_row_id, **values})
+        params = {"b_id": action_row_id, **_columns_of(payment_actions, values)}
+        result = await self._conn.execute(_UPDATE_ACTION, params)
         return result.mappings().one()
 
     async def delete_action(self, action_row_id: str) -> None:
@@ -137,3 +139,12 @@ class PaymentRepository:
         """The ledgers of several payments in one round trip, each in recorded order."""
         result = await self._conn.execute(_ACTIONS_OF, {"payment_ids": list(payment_ids)})
         return group_by(result, "payment_id")
+
+
+def _columns_of(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """`values`, refused when a key is not a column: the prebuilt UPDATEs take their SET
+    columns from the parameters and would otherwise drop a misspelt one silently."""
+    unknown = values.keys() - table.c.keys()
+    if unknown:
+        raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
+    return values

@@ -1,5 +1,5 @@
-"""The Salesforce sync reads a whole batch in a few queries: each payment still gets its
-own rows, in order, and no more than its share of pending logs — on both databases."""
+"""Repositories on both databases: batch reads give each payment its own rows, in order,
+and no more than its share of pending logs; the prebuilt UPDATEs refuse unknown columns."""
 
 from __future__ import annotations
 
@@ -118,3 +118,15 @@ async def test_a_batch_reads_each_payments_own_rows(engine: AsyncEngine) -> None
     assert {pid: [row["id"] for row in rows] for pid, rows in disputes.items()} == {
         "p2": ["dsp_1", "dsp_2"]
     }
+
+
+async def test_an_update_naming_something_that_is_not_a_column_is_refused(
+    engine: AsyncEngine,
+) -> None:
+    uow = unit_of_work_factory(engine)
+    async with uow() as tx:
+        await seed(tx)
+        with pytest.raises(ValueError, match=r"not columns of payments: \['statuz'\]"):
+            await tx.payments.bump_version("p1", {"statuz": "Captured"})
+        with pytest.raises(ValueError, match="not columns of payment_actions"):
+            await tx.payments.update_action("p1-a1", {"amount": 5})
