@@ -168,6 +168,23 @@ def assert_no_duplicate_keys(state: dict[str, Any]) -> None:
         assert not twice, f"{sobject}: duplicate {key}: {twice}"
 
 
+async def assert_events_once(stack: Stack, state: dict[str, Any], event_ids: list[str]) -> None:
+    """Every event logged once in Salesforce, no record twice there, each handled once here."""
+    assert_events_logged_once(state, event_ids)
+    assert_no_duplicate_keys(state)
+    await assert_events_handled_once(stack, event_ids)
+
+
+async def action_at_checkout(stack: Stack, pid: str) -> str:
+    """The id of the payment's first action, once Checkout.com has it (its answer held)."""
+
+    async def first_action() -> str | None:
+        actions = (await stack.sims.checkout_state())["payments"][pid]["actions"]
+        return str(actions[0]["id"]) if actions else None
+
+    return await eventually(first_action, timeout_s=20, what="the capture to reach Checkout.com")
+
+
 async def assert_events_handled_once(stack: Stack, event_ids: Iterable[str]) -> None:
     """paybridge's database: one inbox row per event, handled, and one log row for it."""
     ids = list(event_ids)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from tests.api.payloads import payment_body
-from tests.e2e.harness import API_KEY, HTTP_TIMEOUT
+from tests.e2e.harness import API_KEY, HTTP_TIMEOUT, Stack
 from tests.webhook_events import event, signed
 
 
@@ -90,3 +90,26 @@ def action_event(
         reference=view["reference"],
         created_on=created_on,
     )
+
+
+async def captured_payments(
+    stack: Stack, api: PaybridgeClient, count: int
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """`count` payments, each created and captured in full: {payment id: Order Id}, and the
+    `payment_captured` webhook Checkout.com sends for each (not delivered yet)."""
+    orders: dict[str, str] = {}
+    events: list[dict[str, Any]] = []
+    for _ in range(count):
+        order_id, number = new_order()
+        await stack.sims.seed_orders(order_id)
+        created = await api.create(order_payment(order_id, number), key=f"create-{number}")
+        assert created.status_code == 201, created.text
+        view = created.json()
+        capture = await api.act(view["payment_id"], "captures", key=f"capture-{number}")
+        assert capture.status_code == 202, capture.text
+        action_id = capture.json()["action_id"]
+        events.append(
+            action_event("payment_captured", view, action_id=action_id, amount_minor=14990)
+        )
+        orders[view["payment_id"]] = order_id
+    return orders, events

@@ -12,14 +12,20 @@ from typing import Any
 import httpx
 
 from tests.e2e.checks import (
+    action_at_checkout,
     assert_events_handled_once,
-    assert_events_logged_once,
+    assert_events_once,
     assert_mirrored,
-    assert_no_duplicate_keys,
     charges_at_checkout,
     settled,
 )
-from tests.e2e.client import PaybridgeClient, action_event, new_order, order_payment
+from tests.e2e.client import (
+    PaybridgeClient,
+    action_event,
+    captured_payments,
+    new_order,
+    order_payment,
+)
 from tests.e2e.harness import Stack
 from tests.e2e.processes import eventually
 
@@ -74,21 +80,7 @@ async def test_paybridge_killed_mid_burst_and_restarted(stack: Stack) -> None:
 async def _scenario(
     stack: Stack, restart: Callable[[], Awaitable[None]], api: PaybridgeClient
 ) -> None:
-    orders: dict[str, str] = {}  # payment id → Order Id
-    captures: list[dict[str, Any]] = []
-    for _ in range(BEFORE):
-        order_id, number = new_order()
-        await stack.sims.seed_orders(order_id)
-        created = await api.create(order_payment(order_id, number), key=f"create-{number}")
-        assert created.status_code == 201, created.text
-        view = created.json()
-        capture = await api.act(view["payment_id"], "captures", key=f"capture-{number}")
-        assert capture.status_code == 202, capture.text
-        action_id = capture.json()["action_id"]
-        captures.append(
-            action_event("payment_captured", view, action_id=action_id, amount_minor=14990)
-        )
-        orders[view["payment_id"]] = order_id
+    orders, captures = await captured_payments(stack, api, BEFORE)  # payment id → Order Id
 
     burst = [new_order() for _ in range(BURST)]
     await stack.sims.seed_orders(*(order_id for order_id, _ in burst))
@@ -168,9 +160,7 @@ async def _scenario(
             assert (view["status"], view["amounts"]["captured"]) == ("Captured", "149.90")
         assert_mirrored(state, view, order_id=orders[pid])
     ids = [body["id"] for body in captures]
-    assert_events_logged_once(state, ids)
-    assert_no_duplicate_keys(state)
-    await assert_events_handled_once(stack, ids)
+    await assert_events_once(stack, state, ids)
     recorded = await stack.db.fetch(
         "SELECT reference, count(*) AS n FROM payments WHERE reference = ANY($1::text[]) "
         "GROUP BY reference",
@@ -186,21 +176,7 @@ async def test_worker_killed_mid_sync_and_restarted(stack: Stack) -> None:
     worker = await stack.worker("worker", env=SETTINGS)
     api = PaybridgeClient(server.base_url)
     try:
-        orders: dict[str, str] = {}
-        events: list[dict[str, Any]] = []
-        for _ in range(BEFORE):
-            order_id, number = new_order()
-            await stack.sims.seed_orders(order_id)
-            created = await api.create(order_payment(order_id, number), key=f"create-{number}")
-            assert created.status_code == 201, created.text
-            view = created.json()
-            orders[view["payment_id"]] = order_id
-            capture = await api.act(view["payment_id"], "captures", key=f"capture-{number}")
-            assert capture.status_code == 202, capture.text
-            action_id = capture.json()["action_id"]
-            events.append(
-                action_event("payment_captured", view, action_id=action_id, amount_minor=14990)
-            )
+        orders, events = await captured_payments(stack, api, BEFORE)
         await stack.sims.salesforce_faults(latency_s=SALESFORCE_LATENCY_S)
         for body in events:
             assert await api.deliver_ok(body) == "accepted"
@@ -222,9 +198,7 @@ async def test_worker_killed_mid_sync_and_restarted(stack: Stack) -> None:
             assert (view["status"], view["amounts"]["captured"]) == ("Captured", "149.90")
             assert_mirrored(state, view, order_id=orders[pid])
         ids = [body["id"] for body in events]
-        assert_events_logged_once(state, ids)
-        assert_no_duplicate_keys(state)
-        await assert_events_handled_once(stack, ids)
+        await assert_events_once(stack, state, ids)
         reclaimed = await stack.db.fetch(
             "SELECT id FROM outbox WHERE kind = 'salesforce.sync_payment' AND attempts > 1"
         )
@@ -255,13 +229,7 @@ async def test_paybridge_killed_during_a_capture_nobody_retries(stack: Stack) ->
             )
         )
 
-        async def captured_at_checkout() -> str | None:
-            actions = (await stack.sims.checkout_state())["payments"][pid]["actions"]
-            return str(actions[0]["id"]) if actions else None
-
-        action_id = await eventually(
-            captured_at_checkout, timeout_s=20, what="the capture to reach Checkout.com"
-        )
+        action_id = await action_at_checkout(stack, pid)
         await server.restart()
         await stack.sims.checkout_faults(delay_s=0)
         assert await capture is None, "the capture was answered before the kill"

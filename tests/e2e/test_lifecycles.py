@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.checks import (
-    assert_events_handled_once,
-    assert_events_logged_once,
+    assert_events_once,
     assert_mirrored,
-    assert_no_duplicate_keys,
     charges_at_checkout,
     payment_when,
     settled,
@@ -47,9 +45,7 @@ async def finish(
     view = (await settled(stack, api, [pid]))[pid]
     state = await stack.sims.salesforce_state()
     assert_mirrored(state, view, order_id=order_id)
-    assert_events_logged_once(state, event_ids)
-    assert_no_duplicate_keys(state)
-    await assert_events_handled_once(stack, event_ids)
+    await assert_events_once(stack, state, event_ids)
     return view
 
 

@@ -10,14 +10,12 @@ from typing import Any
 import pytest
 
 from tests.e2e.checks import (
-    assert_events_handled_once,
-    assert_events_logged_once,
+    assert_events_once,
     assert_mirrored,
-    assert_no_duplicate_keys,
     rows,
     settled,
 )
-from tests.e2e.client import PaybridgeClient, action_event, new_order, order_payment
+from tests.e2e.client import PaybridgeClient, captured_payments
 from tests.e2e.harness import Stack
 from tests.e2e.processes import eventually
 
@@ -38,22 +36,9 @@ async def take_payments(
 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
     """`PAYMENTS` payments, each captured in full and confirmed by webhook; returns
     {payment id: Order Id} and the webhooks delivered."""
-    orders: dict[str, str] = {}
-    events: list[dict[str, Any]] = []
-    for _ in range(PAYMENTS):
-        order_id, number = new_order()
-        await stack.sims.seed_orders(order_id)
-        created = await api.create(order_payment(order_id, number), key=f"create-{number}")
-        assert created.status_code == 201, created.text
-        view = created.json()
-        capture = await api.act(view["payment_id"], "captures", key=f"capture-{number}")
-        assert capture.status_code == 202, capture.text
-        body = action_event(
-            "payment_captured", view, action_id=capture.json()["action_id"], amount_minor=14990
-        )
+    orders, events = await captured_payments(stack, api, PAYMENTS)
+    for body in events:
         assert await api.deliver_ok(body) == "accepted"
-        orders[view["payment_id"]] = order_id
-        events.append(body)
     return orders, events
 
 
@@ -87,9 +72,7 @@ async def assert_drained(
         assert view["status"] == "Captured"
         assert_mirrored(state, view, order_id=orders[pid])
     ids = [body["id"] for body in events]
-    assert_events_logged_once(state, ids)
-    assert_no_duplicate_keys(state)
-    await assert_events_handled_once(stack, ids)
+    await assert_events_once(stack, state, ids)
 
 
 async def test_salesforce_unavailable_for_a_while(stack: Stack, api: PaybridgeClient) -> None:

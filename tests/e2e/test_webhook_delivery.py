@@ -11,16 +11,15 @@ from typing import Any
 import pytest
 
 from tests.e2e.checks import (
+    action_at_checkout,
     assert_events_handled_once,
-    assert_events_logged_once,
+    assert_events_once,
     assert_mirrored,
-    assert_no_duplicate_keys,
     payment_when,
     settled,
 )
 from tests.e2e.client import PaybridgeClient, action_event, new_order, order_payment
 from tests.e2e.harness import Stack
-from tests.e2e.processes import eventually
 from tests.webhook_events import event
 
 COPIES = 3
@@ -113,9 +112,7 @@ async def test_unknown_payment_whose_lifecycle_arrives_backwards_in_triplicate(
     assert len(view["actions"]) == 4
     state = await stack.sims.salesforce_state()
     assert_mirrored(state, view, order_id=order_id)
-    assert_events_logged_once(state, ids)
-    assert_no_duplicate_keys(state)
-    await assert_events_handled_once(stack, ids)
+    await assert_events_once(stack, state, ids)
 
 
 async def test_known_payment_webhooks_reversed_duplicated_and_late(
@@ -180,9 +177,7 @@ async def test_known_payment_webhooks_reversed_duplicated_and_late(
     ]
     state = await stack.sims.salesforce_state()
     assert_mirrored(state, final, order_id=order_id)
-    assert_events_logged_once(state, ids)
-    assert_no_duplicate_keys(state)
-    await assert_events_handled_once(stack, ids)
+    await assert_events_once(stack, state, ids)
 
 
 async def test_capture_webhook_overtaking_the_capture_answer(
@@ -199,14 +194,7 @@ async def test_capture_webhook_overtaking_the_capture_answer(
     await stack.sims.checkout_faults(hold_next=1, match=r"POST /payments/[^/]+/captures")
     capture = asyncio.create_task(api.act(pid, "captures", key=f"capture-{number}", amount=100))
     try:
-
-        async def captured_at_checkout() -> str | None:
-            actions = (await stack.sims.checkout_state())["payments"][pid]["actions"]
-            return str(actions[0]["id"]) if actions else None
-
-        action_id = await eventually(
-            captured_at_checkout, timeout_s=20, what="the capture to reach Checkout.com"
-        )
+        action_id = await action_at_checkout(stack, pid)
         webhook = action_event("payment_captured", view, action_id=action_id, amount_minor=10000)
         assert await api.deliver_ok(webhook) == "accepted"
         await payment_when(

@@ -256,7 +256,8 @@ def _semantic_problems(parsed: _FileIn) -> list[str]:
     return problems
 
 
-def _metadata_text(value: str | int | bool | Decimal) -> str:
+def metadata_text(value: str | int | float | bool | Decimal) -> str:
+    """A metadata value as text, the way Checkout.com's metadata carries it."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -285,7 +286,7 @@ def _to_market(market: _MarketIn) -> Market:
         success_url=market.success_url,
         failure_url=market.failure_url,
         billing_descriptor=Descriptor(descriptor.name, descriptor.city) if descriptor else None,
-        metadata=tuple((name, _metadata_text(value)) for name, value in market.metadata.items()),
+        metadata=tuple((name, metadata_text(value)) for name, value in market.metadata.items()),
     )
 
 

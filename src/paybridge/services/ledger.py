@@ -169,7 +169,7 @@ async def apply_facts(
             },
         )
         await enqueue_sync(uow, payment["id"], now=now)
-    since = awaiting_since(state.status, payment["created_at"], _awaited(actions))
+    since = _awaiting_since(state.status, payment, actions)
     if since is not None and not given_up(now, since):
         await uow.outbox.enqueue_or_bring_forward(
             RECONCILE_TASK,
@@ -183,15 +183,17 @@ async def apply_facts(
 
 def awaiting_since_of(payment: RowMapping, actions: Sequence[RowMapping]) -> datetime | None:
     """When the newest outcome the payment still waits for began (None: it waits for none)."""
-    status = PaymentStatus(payment["status"])
-    return awaiting_since(status, payment["created_at"], _awaited(actions))
+    return _awaiting_since(PaymentStatus(payment["status"]), payment, actions)
 
 
-def _awaited(actions: Sequence[RowMapping]) -> list[tuple[ActionStatus, datetime]]:
-    return [
+def _awaiting_since(
+    status: PaymentStatus, payment: RowMapping, actions: Sequence[RowMapping]
+) -> datetime | None:
+    awaited = [
         (ActionStatus(action["status"]), action["requested_at"] or action["created_at"])
         for action in actions
     ]
+    return awaiting_since(status, payment["created_at"], awaited)
 
 
 async def enqueue_sync(uow: UnitOfWork, payment_id: str, *, now: datetime) -> None:

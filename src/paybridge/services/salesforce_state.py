@@ -8,6 +8,7 @@ from sqlalchemy import RowMapping
 
 from paybridge.domain.facts import is_placeholder_action_key
 from paybridge.domain.status import ActionType
+from paybridge.mapping.markets_file import metadata_text
 from paybridge.mapping.salesforce_fields import ProfileMapping
 from paybridge.mapping.salesforce_records import (
     ActionSnapshot,
@@ -67,7 +68,7 @@ def reporting_fields(metadata: object) -> dict[str, str]:
     if not isinstance(metadata, dict):
         return {}
     return {
-        str(key): str(value).lower() if isinstance(value, bool) else str(value)
+        str(key): metadata_text(value)
         for key, value in metadata.items()
         if isinstance(value, str | int | float | bool)
     }
