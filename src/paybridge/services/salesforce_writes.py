@@ -170,63 +170,52 @@ class SalesforceWriter:
     # --- calls -----------------------------------------------------------------------------
 
     async def _composite(self, report: WriteReport, indexes: Sequence[int]) -> None:
-        if not indexes:
-            return
         records = [report.writes[index].record for index in indexes]
-        results = await self._call_or_fail(
+        await self._call(
             report,
             indexes,
             "composite",
             lambda: self._client.composite_records(records, all_or_none=False),
+            _composite_failure,
         )
-        if results is None:
-            return
-        for index, result in zip(indexes, results, strict=True):
-            report.results[index] = _composite_failure(result)
 
     async def _upsert_collection(
         self, report: WriteReport, sobject: str, key_field: str, indexes: Sequence[int]
     ) -> None:
-        if not indexes:
-            return
         body = [collection_record(report.writes[index].record) for index in indexes]
-        results = await self._call_or_fail(
+        await self._call(
             report,
             indexes,
             "collections_upsert",
             lambda: self._client.collections_upsert(sobject, key_field, body, all_or_none=False),
+            _record_failure,
         )
-        if results is None:
-            return
-        for index, result in zip(indexes, results, strict=True):
-            report.results[index] = _record_failure(result)
 
     async def _update_collection(self, report: WriteReport, indexes: Sequence[int]) -> None:
-        if not indexes:
-            return
         body = [collection_update_record(report.writes[index].record) for index in indexes]
-        results = await self._call_or_fail(
+        await self._call(
             report,
             indexes,
             "collections_update",
             lambda: self._client.collections_update(body, all_or_none=False),
+            _record_failure,
         )
-        if results is None:
-            return
-        for index, result in zip(indexes, results, strict=True):
-            report.results[index] = _record_failure(result)
 
-    async def _call_or_fail(
+    async def _call(
         self,
         report: WriteReport,
         indexes: Sequence[int],
         operation: str,
         call: Callable[[], Awaitable[list[T]]],
-    ) -> list[T] | None:
-        """Run one API call; a request refused as a whole fails each of its records."""
+        failure_of: Callable[[T], RecordFailure | None],
+    ) -> None:
+        """Run one API call for the writes at `indexes` and record each one's result; a
+        request refused as a whole fails each of its records."""
+        if not indexes:
+            return
         before = self._client.api_calls
         try:
-            return await call()
+            results = await call()
         except SalesforcePermanentError as exc:
             failure = RecordFailure(
                 error_code=exc.error_code or exc.code,
@@ -235,9 +224,11 @@ class SalesforceWriter:
             )
             for index in indexes:
                 report.results[index] = failure
-            return None
+            return
         finally:
             self._count(operation, self._client.api_calls - before)
+        for index, result in zip(indexes, results, strict=True):
+            report.results[index] = failure_of(result)
 
     def _count(self, operation: str, calls: int) -> None:
         if calls:
