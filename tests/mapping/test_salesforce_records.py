@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from paybridge.adapters.salesforce.models import encode_json
+from paybridge.domain.order_payments import OrderTotals
 from paybridge.mapping.salesforce_fields import (
     FieldMapping,
     ProfileMapping,
@@ -397,3 +398,22 @@ def test_reporting_fields_go_where_the_mapping_says(commerce: ProfileMapping) ->
     (auth,) = _by_sobject(records, "PaymentAuthorization")
     assert auth.fields["BU__c"] == "EU Retail"
     assert all("BU__c" not in r.fields for r in records if r.sobject != "PaymentAuthorization")
+
+
+def test_order_fields_come_from_all_the_orders_payments(custom: ProfileMapping) -> None:
+    totals = OrderTotals(
+        checkout_payment_id="pay_other",
+        status="Captured",
+        currency="EUR",
+        captured_minor=29980,
+        refunded_minor=2500,
+        payments=2,
+    )
+    alone = _by_sobject(payment_records(custom, _payment(), ACTIONS), "Order")[0]
+    shown = _by_sobject(payment_records(custom, _payment(), ACTIONS, order=totals), "Order")[0]
+
+    assert alone.fields["CKO_Payment_Id__c"] == "pay_abc"  # without siblings: the payment itself
+    assert (shown.key_value, shown.fields["CKO_Payment_Id__c"]) == (ORDER_ID, "pay_other")
+    assert shown.fields["CKO_Payment_Status__c"] == "Captured"
+    assert shown.fields["CKO_Amount_Captured__c"] == Decimal("299.80")
+    assert shown.fields["CKO_Amount_Refunded__c"] == Decimal("25.00")

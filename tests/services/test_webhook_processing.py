@@ -16,6 +16,7 @@ from paybridge.persistence.tables import payments
 from paybridge.worker.runner import Worker
 from paybridge.worker.tasks import build_worker
 from tests.api.payloads import payment_body
+from tests.checkout_webhook_samples import balances
 from tests.conftest import ShiftedClock
 from tests.webhook_events import event, signed
 
@@ -182,14 +183,20 @@ async def test_two_workers_on_one_payment_lose_no_update(
 
 # --- property: any order, any duplicates, same final state -------------------------------
 
-SEQUENCE = [
-    ("payment_pending", "act_auth", 10000),
-    ("payment_approved", "act_auth", 10000),
-    ("payment_captured", "act_cap1", 3000),
-    ("payment_captured", "act_cap2", 7000),
-    ("payment_refund_pending", "act_ref1", 2000),
-    ("payment_refunded", "act_ref1", 2000),
-    ("payment_refunded", "act_ref2", 1000),
+# Checkout.com's running totals ride along as its samples show them (some events carry none).
+SEQUENCE: list[tuple[str, str, int, dict[str, int] | None]] = [
+    ("payment_pending", "act_auth", 10000, None),
+    ("payment_approved", "act_auth", 10000, balances(authorized=10000)),
+    ("payment_captured", "act_cap1", 3000, balances(authorized=10000, captured=3000)),
+    ("payment_captured", "act_cap2", 7000, balances(authorized=10000, captured=10000)),
+    ("payment_refund_pending", "act_ref1", 2000, None),
+    (
+        "payment_refunded",
+        "act_ref1",
+        2000,
+        balances(authorized=10000, captured=10000, refunded=2000),
+    ),
+    ("payment_refunded", "act_ref2", 1000, None),
 ]
 _run = iter(range(1_000_000))
 
@@ -199,17 +206,18 @@ async def _final_state(
 ) -> dict[str, Any]:
     pid = f"pay_prop{next(_run):021d}"
     for index in order:
-        kind, action, amount = SEQUENCE[index]
-        await deliver(
-            client,
-            event(
-                kind, pid, action_id=f"{action}_{pid}", amount=amount, event_id=f"evt_{pid}_{index}"
-            ),
+        kind, action, amount, totals = SEQUENCE[index]
+        body = event(
+            kind, pid, action_id=f"{action}_{pid}", amount=amount, event_id=f"evt_{pid}_{index}"
         )
+        if totals is not None:
+            body["data"]["balances"] = totals
+        await deliver(client, body)
     await build_worker(container).drain()
     body = await state(client, pid)
     return {
         "status": body["status"],
+        "amount": body["amount"],
         "amounts": body["amounts"],
         "actions": sorted(
             (a["action_id"].split("_pay_")[0], a["type"], a["status"], a["amount"])
@@ -232,3 +240,4 @@ async def test_any_permutation_with_duplicates_converges(
     assert shuffled == in_order
     assert in_order["status"] == "Partially Refunded"
     assert in_order["amounts"]["refunded"] == "30.00"
+    assert in_order["amount"] == "100.00"

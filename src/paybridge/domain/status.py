@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from paybridge.domain.balances import Balances
+
 
 class PaymentStatus(StrEnum):
     PENDING = "Pending"
@@ -124,36 +126,51 @@ def _sum(entries: Iterable[LedgerEntry], kind: ActionType, statuses: set[ActionS
 _OPEN = {ActionStatus.REQUESTED, ActionStatus.PENDING}
 
 
-def fold(entries: Iterable[LedgerEntry], *, amount_minor: int) -> PaymentState:
+def fold(
+    entries: Iterable[LedgerEntry], *, amount_minor: int, balances: Balances | None = None
+) -> PaymentState:
     """Derive status and amounts from the ledger; independent of the order of `entries`.
 
-    `amount_minor` is the amount the payment was created for: the authorized amount when the
-    authorization action carries none (a capture seen before its approval implies one).
+    `amount_minor` is the amount the payment was requested for (0 when paybridge did not
+    request it): the authorized amount when the authorization action carries none (a capture
+    seen before its approval implies one). `balances` are Checkout.com's own totals (the
+    furthest observation): they count like actions paybridge never saw, so a payment known
+    from one late event still reads what Checkout.com says.
     """
     ledger = list(entries)
+    totals = balances or Balances()
 
     def has(kind: ActionType, status: ActionStatus) -> bool:
         return any(e.type is kind and e.status is status for e in ledger)
 
-    captured = _sum(ledger, ActionType.CAPTURE, {ActionStatus.SUCCEEDED})
-    refunded = _sum(ledger, ActionType.REFUND, {ActionStatus.SUCCEEDED})
-    returned = _sum(ledger, ActionType.RETURN, {ActionStatus.SUCCEEDED})
+    captured = max(
+        _sum(ledger, ActionType.CAPTURE, {ActionStatus.SUCCEEDED}), totals.total_captured
+    )
+    refunded = max(
+        _sum(ledger, ActionType.REFUND, {ActionStatus.SUCCEEDED})
+        + _sum(ledger, ActionType.RETURN, {ActionStatus.SUCCEEDED}),
+        totals.total_refunded,
+    )
+    voided = has(ActionType.VOID, ActionStatus.SUCCEEDED) or totals.total_voided > 0
     auth_amounts = [
         e.amount_minor
         for e in ledger
         if e.type is ActionType.AUTHORIZATION and e.amount_minor is not None
     ]
+    if totals.total_authorized:
+        auth_amounts.append(totals.total_authorized)
     approved = (
         has(ActionType.AUTHORIZATION, ActionStatus.SUCCEEDED)
+        or totals.total_authorized > 0
         or captured > 0
-        or has(ActionType.VOID, ActionStatus.SUCCEEDED)
+        or voided
     )
-    # The authorized amount may be unknown yet (a capture webhook overtook the approval of a
-    # payment created elsewhere): then only a final capture closes the authorization, so
-    # partial knowledge never yields a premature final status.
+    # The authorized amount may be unknown yet (a capture webhook without balances overtook
+    # the approval of a payment created elsewhere): then only a final capture closes the
+    # authorization, so partial knowledge never yields a premature final status.
     auth_amount = max(auth_amounts) if auth_amounts else (amount_minor or None)
     authorized = max(auth_amount or 0, captured) if approved else 0
-    final_capture = any(
+    final_capture = totals.capture_closed or any(
         e.type is ActionType.CAPTURE and e.status is ActionStatus.SUCCEEDED and e.final
         for e in ledger
     )
@@ -162,25 +179,50 @@ def fold(entries: Iterable[LedgerEntry], *, amount_minor: int) -> PaymentState:
     status = _status(
         ledger,
         approved=approved,
+        voided=voided,
         captured=captured,
-        refunded=refunded + returned,
+        refunded=refunded,
         capture_closed=capture_closed,
     )
     return PaymentState(
         status=status,
         authorized_minor=authorized,
         captured_minor=captured,
-        refunded_minor=refunded + returned,
+        refunded_minor=refunded,
         pending_capture_minor=_sum(ledger, ActionType.CAPTURE, _OPEN),
         pending_refund_minor=_sum(ledger, ActionType.REFUND, _OPEN),
         capture_closed=capture_closed,
     )
 
 
+_AUTHORIZING = frozenset({ActionType.AUTHORIZATION, ActionType.CARD_VERIFICATION})
+
+
+def stated_amount(
+    entries: Iterable[LedgerEntry], *, requested_minor: int | None, balances: Balances | None
+) -> int:
+    """The payment's amount from the best evidence known, whatever order it came in: what
+    paybridge requested; else the authorization's own amount; else Checkout.com's authorized
+    total; else the largest amount any event named (a lone refund or capture), else 0."""
+    if requested_minor:
+        return requested_minor
+    ledger = list(entries)
+    authorizing = [e.amount_minor for e in ledger if e.type in _AUTHORIZING and e.amount_minor]
+    if authorizing:
+        return max(authorizing)
+    if balances is not None and balances.total_authorized:
+        return balances.total_authorized
+    named = [e.amount_minor for e in ledger if e.amount_minor is not None]
+    if balances is not None:
+        named += [balances.total_captured, balances.total_voided, balances.total_refunded]
+    return max(named, default=0)
+
+
 def _status(
     ledger: list[LedgerEntry],
     *,
     approved: bool,
+    voided: bool,
     captured: int,
     refunded: int,
     capture_closed: bool,
@@ -188,7 +230,7 @@ def _status(
     def has(kind: ActionType, status: ActionStatus) -> bool:
         return any(e.type is kind and e.status is status for e in ledger)
 
-    if has(ActionType.VOID, ActionStatus.SUCCEEDED) and captured == 0:
+    if voided and captured == 0:
         return PaymentStatus.VOIDED
     if captured > 0:
         if refunded >= captured and capture_closed:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from paybridge.domain.balances import Balances, balances_from
 from paybridge.domain.facts import ActionFact, payment_placeholder_key
 from paybridge.domain.status import ActionStatus, ActionType
 
@@ -39,8 +40,8 @@ PAYMENT_EVENTS: dict[str, tuple[ActionType, ActionStatus]] = {
 
 _AMOUNT_OF_PAYMENT = frozenset({ActionType.AUTHORIZATION, ActionType.CARD_VERIFICATION})
 
-# Facts that carry no action of their own are keyed by the event id (stable across retries).
-_KEYED_BY_EVENT = frozenset({ActionType.EXPIRY, ActionType.CANCELLATION})
+# `payment_paid` confirms an alternative payment method's payment in full: a final capture.
+_FINAL = frozenset({"payment_paid"})
 
 
 class UnreadableEvent(ValueError):
@@ -66,6 +67,12 @@ class EventEnvelope:
     @property
     def is_dispute_event(self) -> bool:
         return self.type.startswith("dispute_")
+
+    @property
+    def is_payout(self) -> bool:
+        """Money paid out (to a bank account or a card) names a `destination`: it is not a
+        payment of an Order, whatever the event type says (`payment_paid` is sent for both)."""
+        return isinstance(self.data.get("destination"), dict)
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -128,11 +135,12 @@ def to_facts(event: EventEnvelope) -> list[ActionFact]:
         return []
     action_type, status = kind
     action_id = _text(event.data, "action_id")
-    if action_type in _KEYED_BY_EVENT or action_id is None:
-        key = event.id if action_type is not ActionType.AUTHORIZATION else None
-        key = key or payment_placeholder_key(str(event.subject_id), ActionType.AUTHORIZATION)
-    else:
+    if action_id is not None:
         key = action_id
+    elif action_type is ActionType.AUTHORIZATION:
+        key = payment_placeholder_key(str(event.subject_id), ActionType.AUTHORIZATION)
+    else:
+        key = event.id  # stable across redeliveries of the event
     processed = _parse_time(event.data.get("processed_on")) or event.occurred_at
     return [
         ActionFact(
@@ -140,6 +148,7 @@ def to_facts(event: EventEnvelope) -> list[ActionFact]:
             type=action_type,
             status=status,
             amount_minor=_amount(event.data),
+            final=True if event.type in _FINAL else None,
             response_code=_text(event.data, "response_code"),
             response_summary=(_text(event.data, "response_summary") or "")[:255] or None,
             reference=None,
@@ -147,6 +156,11 @@ def to_facts(event: EventEnvelope) -> list[ActionFact]:
             source="webhook",
         )
     ]
+
+
+def to_balances(event: EventEnvelope) -> Balances | None:
+    """Checkout.com's totals as the event states them (`data.balances`), if it does."""
+    return balances_from(event.data.get("balances")) if event.is_payment_event else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from paybridge.domain.money import to_major
+from paybridge.domain.order_payments import OrderTotals
 from paybridge.domain.status import ActionStatus, ActionType
 from paybridge.mapping.salesforce_fields import (
     FieldMapping,
@@ -118,9 +119,14 @@ class SalesforceRecord:
 
 
 def payment_records(
-    profile: ProfileMapping, payment: PaymentSnapshot, actions: Iterable[ActionSnapshot]
+    profile: ProfileMapping,
+    payment: PaymentSnapshot,
+    actions: Iterable[ActionSnapshot],
+    *,
+    order: OrderTotals | None = None,
 ) -> list[SalesforceRecord]:
-    """Every record of one payment, parents first (so a composite request can resolve them)."""
+    """Every record of one payment, parents first (so a composite request can resolve them).
+    `order`: the totals of all the payment's Order's payments (else the payment alone)."""
     ordered = sorted(actions, key=lambda action: action.checkout_action_id)
     if profile.kind == "commerce":
         records = _commerce_payment_records(profile, payment, ordered)
@@ -128,7 +134,7 @@ def payment_records(
         records = [_custom_payment(profile, payment)]
         records += [_custom_action(profile, payment, action) for action in ordered]
     if payment.order_id:
-        records.append(_order(profile, payment, payment.order_id))
+        records.append(_order(profile, payment, payment.order_id, order))
     return records
 
 
@@ -346,12 +352,22 @@ def _commerce_log(profile: ProfileMapping, log: LogSnapshot) -> SalesforceRecord
 # --- shared ---------------------------------------------------------------------------------
 
 
-def _order(profile: ProfileMapping, payment: PaymentSnapshot, order_id: str) -> SalesforceRecord:
+def _order(
+    profile: ProfileMapping, payment: PaymentSnapshot, order_id: str, order: OrderTotals | None
+) -> SalesforceRecord:
+    shown = order or OrderTotals(
+        checkout_payment_id=payment.checkout_payment_id,
+        status=payment.status,
+        currency=payment.currency,
+        captured_minor=payment.captured_minor,
+        refunded_minor=payment.refunded_minor,
+        payments=1,
+    )
     out = _Fields(profile.record("order"), payment)
-    out.put("checkout_payment_id", payment.checkout_payment_id)
-    out.put("status", _mapped(profile, "payment", payment.status))
-    out.put("captured_amount", to_major(payment.captured_minor, payment.currency))
-    out.put("refunded_amount", to_major(payment.refunded_minor, payment.currency))
+    out.put("checkout_payment_id", shown.checkout_payment_id)
+    out.put("status", _mapped(profile, "payment", shown.status))
+    out.put("captured_amount", to_major(shown.captured_minor, shown.currency))
+    out.put("refunded_amount", to_major(shown.refunded_minor, shown.currency))
     return out.record(order_id)
 
 

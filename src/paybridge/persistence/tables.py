@@ -41,6 +41,18 @@ payments = Table(
     Column("reference", String(50), nullable=True, index=True),
     Column("currency", String(3), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
+    Column(
+        "requested_minor",
+        BigInteger,
+        nullable=True,
+        comment="the amount paybridge asked Checkout.com for (null: created elsewhere)",
+    ),
+    Column(
+        "balances",
+        JSON,
+        nullable=True,
+        comment="Checkout.com's own totals, the furthest observation (data.balances)",
+    ),
     Column("authorized_minor", BigInteger, nullable=False, server_default="0"),
     Column("captured_minor", BigInteger, nullable=False, server_default="0"),
     Column("refunded_minor", BigInteger, nullable=False, server_default="0"),

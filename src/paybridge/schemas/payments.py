@@ -427,7 +427,33 @@ class PaymentRead(BaseModel):
     updated_at: datetime
 
 
+class OrderPaymentsRead(BaseModel):
+    """What the Salesforce Order shows of all its payments (the same fields paybridge writes
+    to it): the latest approved payment (else the latest), and sums over the payments."""
+
+    model_config = ConfigDict(frozen=True)
+
+    payment_id: str = Field(
+        description="The payment the Order shows: its latest approved one, else its latest.",
+        examples=["pay_mbabizu24mvu3mela5njyhpit4"],
+    )
+    status: PaymentStatus = Field(description="That payment's status.")
+    currency: str = Field(description="That payment's currency.", examples=["EUR"])
+    captured: str = Field(
+        description="Captured over all the Order's payments in that currency, major units.",
+        examples=["149.90"],
+    )
+    refunded: str = Field(
+        description="Refunded over all the Order's payments in that currency, major units.",
+        examples=["0.00"],
+    )
+    payments: int = Field(description="How many payments the Order has.", examples=[2])
+
+
 class PaymentList(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     payments: list[PaymentRead]
+    order: OrderPaymentsRead | None = Field(
+        default=None, description="The Order's fields as computed from all its payments."
+    )

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from sqlalchemy import RowMapping
 
+from paybridge.domain.balances import Balances, balances_from, merge_balances
 from paybridge.domain.facts import ActionFact, payment_placeholder_key
 from paybridge.domain.ids import new_id
 from paybridge.domain.reconciliation import awaiting_since, given_up, next_check
@@ -26,6 +27,7 @@ from paybridge.domain.status import (
     PaymentStatus,
     advance_action_status,
     fold,
+    stated_amount,
 )
 from paybridge.persistence.uow import UnitOfWork
 
@@ -36,6 +38,7 @@ _log = structlog.get_logger(__name__)
 # One authorization (or verification) per payment: its facts merge into one row even when
 # the first one we saw (a 202 pending) had no action id yet.
 _SINGLETON_TYPES = frozenset({ActionType.AUTHORIZATION, ActionType.CARD_VERIFICATION})
+_SINGLETON_TYPES_VALUES = frozenset(kind.value for kind in _SINGLETON_TYPES)
 
 
 def entries_of(actions: Sequence[RowMapping]) -> list[LedgerEntry]:
@@ -50,8 +53,16 @@ def entries_of(actions: Sequence[RowMapping]) -> list[LedgerEntry]:
     ]
 
 
+def balances_of(payment: RowMapping) -> Balances | None:
+    return balances_from(payment.get("balances"))
+
+
 def state_of(payment: RowMapping, actions: Sequence[RowMapping]) -> PaymentState:
-    return fold(entries_of(actions), amount_minor=int(payment["amount_minor"]))
+    return fold(
+        entries_of(actions),
+        amount_minor=int(payment.get("requested_minor") or 0),
+        balances=balances_of(payment),
+    )
 
 
 def _stood_in_for(
@@ -78,6 +89,18 @@ async def _merge_fact(
 ) -> RowMapping | None:
     """Insert or advance one action row; the row when anything changed, else None."""
     existing = next((a for a in actions if a["checkout_action_id"] == fact.action_key), None)
+    if existing is not None and existing["type"] != fact.type.value:
+        # One id, two kinds of action: Checkout.com never means that, so neither observation
+        # is folded into the other; the row already known stays as it is.
+        _log.warning(
+            "payment.action.type_conflict",
+            checkout_payment_id=payment["checkout_payment_id"],
+            checkout_action_id=fact.action_key,
+            known_type=existing["type"],
+            incoming_type=fact.type.value,
+            source=fact.source,
+        )
+        return None
     if existing is None:
         existing = _stood_in_for(payment, fact, actions)
     if existing is None:
@@ -134,17 +157,30 @@ async def apply_facts(
     *,
     now: datetime,
     extra: dict[str, Any] | None = None,
+    balances: Balances | None = None,
 ) -> PaymentState:
-    """Merge `facts`, re-fold, and when anything changed bump the version and enqueue the
-    Salesforce sync. `payment` must have been read `for_update` in this transaction."""
-    changed = bool(extra)
+    """Merge `facts` (and Checkout.com's `balances`, when the news carries them), re-fold,
+    and when anything changed bump the version and enqueue the Salesforce sync. `payment`
+    must have been read `for_update` in this transaction."""
+    values = dict(extra or {})
+    changed = bool(values)
     actions: Sequence[RowMapping] = await uow.payments.list_actions(payment["id"])
     for fact in facts:
         row = await _merge_fact(uow, payment, fact, actions, now)
         if row is not None:
             changed = True
             actions = _with_row(actions, row)
-    state = state_of(payment, actions)
+    known = balances_of(payment)
+    merged = merge_balances(known, balances)
+    if merged != known and merged is not None:
+        values["balances"] = merged.as_json()
+        changed = True
+    requested = values.get("requested_minor", payment.get("requested_minor"))
+    entries = entries_of(actions)
+    state = fold(entries, amount_minor=int(requested or 0), balances=merged)
+    amount = stated_amount(entries, requested_minor=requested, balances=merged)
+    if amount != payment["amount_minor"]:
+        values["amount_minor"] = amount
     stored = PaymentStatus(payment["status"])
     if stored in TERMINAL_STATUSES and state.status is not stored:
         # A fact that contradicts a final state (a late or impossible event) is kept in the
@@ -156,7 +192,7 @@ async def apply_facts(
             derived=state.status.value,
         )
         state = replace(state, status=stored)
-    if changed or state.status.value != payment["status"]:
+    if changed or values or state.status.value != payment["status"]:
         await uow.payments.bump_version(
             payment["id"],
             {
@@ -165,7 +201,7 @@ async def apply_facts(
                 "captured_minor": state.captured_minor,
                 "refunded_minor": state.refunded_minor,
                 "updated_at": now,
-                **(extra or {}),
+                **values,
             },
         )
         await enqueue_sync(uow, payment["id"], now=now)
@@ -189,9 +225,14 @@ def awaiting_since_of(payment: RowMapping, actions: Sequence[RowMapping]) -> dat
 def _awaiting_since(
     status: PaymentStatus, payment: RowMapping, actions: Sequence[RowMapping]
 ) -> datetime | None:
+    # Once the payment is past Pending (approved, paid, declined…) its authorization is
+    # settled whatever its own row still says: an APM confirmed only by `payment_paid` awaits
+    # nothing more.
+    settled = status is not PaymentStatus.PENDING
     awaited = [
         (ActionStatus(action["status"]), action["requested_at"] or action["created_at"])
         for action in actions
+        if not (settled and action["type"] in _SINGLETON_TYPES_VALUES)
     ]
     return awaiting_since(status, payment["created_at"], awaited)
 

@@ -41,7 +41,7 @@ from paybridge.services.idempotency import (
 from paybridge.services.ledger import apply_facts
 from paybridge.services.ports import CheckoutPayments
 from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Retry, Task, one_by_one
-from paybridge.services.views import load_payment_read, read_of
+from paybridge.services.views import load_payment_read, order_read, read_of
 
 _log = structlog.get_logger(__name__)
 
@@ -248,6 +248,7 @@ class PaymentService:
                     "reference": response.reference or ctx.order_number,
                     "currency": ctx.currency,
                     "amount_minor": amount_minor,
+                    "requested_minor": amount_minor,
                     "status": "Pending",
                     "market": market_key,
                     # The market's reporting fields, for the Salesforce records.
@@ -267,6 +268,7 @@ class PaymentService:
                 facts,
                 now=now,
                 extra={
+                    "requested_minor": amount_minor,
                     "order_id": payment["order_id"] or ctx.order_id,
                     "account_id": payment["account_id"] or ctx.account_id,
                     "approved": response.approved,
@@ -313,4 +315,6 @@ class PaymentService:
     async def list_for_order(self, order_id: str) -> PaymentList:
         async with self._uow() as uow:
             rows = await uow.payments.list_by_order(order_id)
-            return PaymentList(payments=[await read_of(uow, row) for row in rows])
+            return PaymentList(
+                payments=[await read_of(uow, row) for row in rows], order=order_read(rows)
+            )

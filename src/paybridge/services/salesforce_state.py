@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import RowMapping
 
 from paybridge.domain.facts import is_placeholder_action_key
+from paybridge.domain.order_payments import OrderPayment, OrderTotals, order_totals
 from paybridge.domain.status import ActionType
 from paybridge.mapping.markets_file import metadata_text
 from paybridge.mapping.salesforce_fields import ProfileMapping
@@ -117,16 +118,48 @@ def dispute_snapshot(row: RowMapping, *, checkout_payment_id: str | None) -> Dis
     )
 
 
+def order_payment(row: RowMapping) -> OrderPayment:
+    return OrderPayment(
+        checkout_payment_id=row["checkout_payment_id"],
+        status=row["status"],
+        currency=row["currency"],
+        captured_minor=int(row["captured_minor"]),
+        refunded_minor=int(row["refunded_minor"]),
+        created_at=row["created_at"],
+    )
+
+
+def totals_of_order(payment: RowMapping, siblings: Sequence[RowMapping]) -> OrderTotals | None:
+    """The totals of `payment`'s Order from its payments as read (`payment` itself as given,
+    whatever `siblings` holds of it)."""
+    if not payment["order_id"]:
+        return None
+    others = [
+        row
+        for row in siblings
+        if row["order_id"] == payment["order_id"] and row["id"] != payment["id"]
+    ]
+    return order_totals(order_payment(row) for row in [payment, *others])
+
+
 def records_of(
     profile: ProfileMapping,
     payment: RowMapping,
     actions: Sequence[RowMapping],
     disputes: Sequence[RowMapping],
     assignment: CaseAssignment = CaseAssignment(),
+    *,
+    order_payments: Sequence[RowMapping] = (),
 ) -> list[SalesforceRecord]:
-    """Every record of one payment's current state, parents first (disputes' Cases last)."""
+    """Every record of one payment's current state, parents first (disputes' Cases last).
+    `order_payments`: the other payments of its Order, which its Order's fields also sum."""
     snapshot = payment_snapshot(payment)
-    records = payment_records(profile, snapshot, mirrored_actions(profile, actions))
+    records = payment_records(
+        profile,
+        snapshot,
+        mirrored_actions(profile, actions),
+        order=totals_of_order(payment, order_payments),
+    )
     for row in disputes:
         dispute = dispute_snapshot(row, checkout_payment_id=snapshot.checkout_payment_id)
         records += dispute_records(profile, dispute, snapshot, assignment)

@@ -73,6 +73,7 @@ class _Payment:
     actions: Sequence[RowMapping] = ()
     disputes: Sequence[RowMapping] = ()
     log_rows: Sequence[RowMapping] = ()
+    order_payments: Sequence[RowMapping] = ()
     records: list[SalesforceRecord] = field(default_factory=list)
     logs: list[tuple[str, SalesforceRecord]] = field(default_factory=list)
     skipped_logs: list[str] = field(default_factory=list)
@@ -155,10 +156,12 @@ class SalesforceSyncService:
     async def _load(
         self, by_payment: Mapping[str, list[int]], *, with_logs: bool, outcomes: dict[int, Outcome]
     ) -> list[_Payment]:
-        """The batch's current rows, read in one short transaction of four queries."""
+        """The batch's current rows, read in one short transaction of five queries."""
         ids = list(by_payment)
         async with self._uow() as uow:
             rows = {str(row["id"]): row for row in await uow.payments.get_many(ids)}
+            order_ids = sorted({str(row["order_id"]) for row in rows.values() if row["order_id"]})
+            siblings = await uow.payments.list_by_orders(order_ids)
             actions = await uow.payments.actions_of(ids)
             disputes = await uow.disputes.of_payments(ids)
             logs = (
@@ -179,6 +182,7 @@ class SalesforceSyncService:
                     actions=actions.get(payment_id, []),
                     disputes=disputes.get(payment_id, []),
                     log_rows=logs.get(payment_id, []),
+                    order_payments=[r for r in siblings if r["order_id"] == row["order_id"]],
                 )
             )
         return loaded
@@ -188,7 +192,12 @@ class SalesforceSyncService:
         try:
             assignment = await self._cases.get() if payment.disputes else CaseAssignment()
             payment.records = records_of(
-                self._profile, payment.row, payment.actions, payment.disputes, assignment
+                self._profile,
+                payment.row,
+                payment.actions,
+                payment.disputes,
+                assignment,
+                order_payments=payment.order_payments,
             )
             mirrored, payment.skipped_logs = self._by_level(payment.log_rows)
             records = log_records(self._profile, [log_snapshot(row) for row in mirrored])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import RowMapping
 
 from paybridge.domain.disputes import lost_minor, parse_status
 from paybridge.domain.money import format_major
+from paybridge.domain.order_payments import order_totals
 from paybridge.domain.status import ActionStatus, ActionType, PaymentStatus
 from paybridge.errors import NotFound
 from paybridge.persistence.uow import UnitOfWork
@@ -13,10 +16,12 @@ from paybridge.schemas.payments import (
     ActionRead,
     AmountsRead,
     DisputeSummaryRead,
+    OrderPaymentsRead,
     PaymentRead,
     SalesforceSyncRead,
 )
 from paybridge.services.ledger import state_of
+from paybridge.services.salesforce_state import order_payment
 
 
 def _major(amount_minor: int | None, currency: str) -> str | None:
@@ -112,3 +117,18 @@ async def read_of(uow: UnitOfWork, payment: RowMapping) -> PaymentRead:
     actions = list(await uow.payments.list_actions(payment["id"]))
     disputes = list(await uow.disputes.list_for_payment(payment["id"]))
     return build_payment_read(payment, actions, disputes)
+
+
+def order_read(rows: Sequence[RowMapping]) -> OrderPaymentsRead | None:
+    """The Order's fields from all its payments, as the Salesforce sync writes them."""
+    totals = order_totals(order_payment(row) for row in rows)
+    if totals is None:
+        return None
+    return OrderPaymentsRead(
+        payment_id=totals.checkout_payment_id,
+        status=PaymentStatus(totals.status),
+        currency=totals.currency,
+        captured=format_major(totals.captured_minor, totals.currency),
+        refunded=format_major(totals.refunded_minor, totals.currency),
+        payments=totals.payments,
+    )

@@ -25,6 +25,7 @@ from paybridge.mapping.checkout_events import (
     EventEnvelope,
     UnreadableEvent,
     parse_envelope,
+    to_balances,
     to_facts,
     to_seed,
 )
@@ -135,8 +136,8 @@ class WebhookService:
         else:
             event_id, event_type, subject = event.id, event.type, event.subject_id
             known = event.is_payment_event or event.is_dispute_event
-            status = "received" if known else "ignored"
-            problem = None if known else "event type not handled by paybridge"
+            status = "received" if known and not event.is_payout else "ignored"
+            problem = _ignored_because(event) if status == "ignored" else None
         row_id = new_id()
         values = {
             "id": row_id,
@@ -210,6 +211,9 @@ class WebhookService:
     async def _apply_payment_event(
         self, uow: UnitOfWork, event: EventEnvelope, *, now: datetime
     ) -> None:
+        if event.is_payout:  # stored before paybridge told payouts apart: still not an Order's
+            _log.info("webhook.payout.ignored", cko_event_id=event.id, event_type=event.type)
+            return
         payment = await self._lock_or_create(uow, event, now=now)
         if payment is None:
             await uow.logs.add(self._log_row(event, None, now=now, error="payment_unidentified"))
@@ -219,10 +223,9 @@ class WebhookService:
         last = payment["last_event_at"]
         newer = event.occurred_at is not None and (last is None or event.occurred_at > last)
         extra: dict[str, Any] = {"last_event_at": event.occurred_at} if newer else {}
-        seed = to_seed(event)
-        if payment["amount_minor"] == 0 and seed is not None and seed.amount_minor:
-            extra["amount_minor"] = seed.amount_minor  # first news of the payment's amount
-        state = await apply_facts(uow, payment, facts, now=now, extra=extra)
+        state = await apply_facts(
+            uow, payment, facts, now=now, extra=extra, balances=to_balances(event)
+        )
         await uow.logs.add(self._log_row(event, payment, now=now))
         _log.info(
             "webhook.applied",
@@ -319,3 +322,9 @@ class WebhookService:
             await uow.commit()
         _log.info("maintenance.pruned", inbound_events=events, idempotency_keys=keys)
         return Done()
+
+
+def _ignored_because(event: EventEnvelope) -> str:
+    if event.is_payout:
+        return "payout (data.destination): not a payment of an Order"
+    return "event type not handled by paybridge"
