@@ -40,6 +40,8 @@ async def test_webhook_first_then_the_create_answer_is_one_capture(
     raw, headers = signed(event("payment_captured", pid, action_id="act_real", amount=5000))
     await client.post("/v1/webhooks/checkout", content=raw, headers=headers)
     await build_worker(container).drain()
+    # Before the create answer is recorded, the webhook's data.amount is the amount (not 0).
+    assert (await client.get(f"/v1/payments/{pid}")).json()["amount"] == "50.00"
 
     async with container.uow() as uow:  # what recording the 201 "Captured" answer does
         payment = await uow.payments.get_by_checkout_id(pid, for_update=True)
