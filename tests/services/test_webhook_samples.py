@@ -4,6 +4,7 @@ payments paybridge did not create, stated from what each event carries (DESIGN Â
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from typing import Any
 
@@ -13,8 +14,11 @@ from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from paybridge.container import Container
+from paybridge.domain.ids import new_id
+from paybridge.persistence.repositories.outbox import outbox_row
 from paybridge.persistence.tables import inbound_events, outbox
 from paybridge.services.ledger import RECONCILE_TASK, awaiting_since_of
+from paybridge.services.webhooks import PROCESS_TASK
 from paybridge.worker.tasks import build_worker
 from tests.checkout_webhook_samples import balances, derived, sample, sample_names
 from tests.conftest import truncate_all
@@ -353,3 +357,79 @@ async def test_apm_pending_then_paid_awaits_nothing_more(
         assert row is not None
         actions = await uow.payments.list_actions(row["id"])
     assert awaiting_since_of(row, actions) is None  # its due check will ask nothing
+
+
+async def test_payout_stored_before_paybridge_told_payouts_apart_is_not_applied(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    body = sample(PAYOUT)
+    now = container.clock()
+    row_id = new_id()
+    async with container.uow().single_statement() as uow:  # as an earlier intake stored it
+        await uow.events.insert_with_task(
+            {
+                "id": row_id,
+                "source": "checkout",
+                "event_id": body["id"],
+                "type": body["type"],
+                "subject_id": body["data"]["id"],
+                "raw_body": json.dumps(body).encode(),
+                "signature_verified": True,
+                "status": "received",
+                "error": None,
+                "occurred_at": now,
+                "received_at": now,
+                "handled_at": None,
+            },
+            outbox_row(PROCESS_TASK, {"event_row_id": row_id}, now=now),
+        )
+        await uow.commit()
+
+    assert await build_worker(container).drain() == 1
+    assert (await client.get(f"/v1/payments/{body['data']['id']}")).status_code == 404
+    async with container.uow() as uow:
+        stored = await uow.events.get(row_id)
+    assert stored is not None
+    assert (stored["status"], stored["handled_at"] is not None) == ("ignored", True)
+    assert "payout" in stored["error"]
+
+
+async def test_cancel_without_an_action_id_is_not_keyed_by_the_event(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    body = derived(  # from the payment_canceled sample, as older payloads came: no action_id
+        "payment_canceled",
+        event_id="evt_derivedcancelnoaction00000",
+        payment_id="pay_derivedcancelnoaction000",
+        drop=("action_id",),
+    )
+    await deliver(client, container, body)
+
+    state = await payment(client, "pay_derivedcancelnoaction000")
+    assert state["status"] == "Canceled"
+    # Keyed as reconciliation keys the payment's own outcome; such keys are never mirrored.
+    assert [a["action_id"] for a in state["actions"]] == [
+        "pay_derivedcancelnoaction000:cancellation"
+    ]
+
+
+async def test_action_id_of_another_payment_is_not_taken_over(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    approved = sample("payment_approved")
+    other = derived(  # from the payment_captured sample: another payment, the approval's id
+        "payment_captured",
+        event_id="evt_derivedotherpayment0000000",
+        payment_id="pay_derivedotherpayment00000",
+        action_id=approved["data"]["action_id"],
+        drop=("balances",),
+    )
+    await deliver(client, container, approved)
+    with capture_logs() as logs:
+        await deliver(client, container, other)
+
+    assert (await payment(client, PID))["actions"][0]["type"] == "authorization"
+    assert (await payment(client, "pay_derivedotherpayment00000"))["actions"] == []
+    assert [log["event"] for log in logs if log["log_level"] == "warning"] == [
+        "payment.action.id_of_another_payment"
+    ]

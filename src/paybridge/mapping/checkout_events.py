@@ -40,6 +40,9 @@ PAYMENT_EVENTS: dict[str, tuple[ActionType, ActionStatus]] = {
 
 _AMOUNT_OF_PAYMENT = frozenset({ActionType.AUTHORIZATION, ActionType.CARD_VERIFICATION})
 
+# Outcomes of the payment itself: one each, whatever event states them without an action id.
+_OF_THE_PAYMENT = frozenset({ActionType.AUTHORIZATION, ActionType.EXPIRY, ActionType.CANCELLATION})
+
 # `payment_paid` confirms an alternative payment method's payment in full: a final capture.
 _FINAL = frozenset({"payment_paid"})
 
@@ -137,8 +140,10 @@ def to_facts(event: EventEnvelope) -> list[ActionFact]:
     action_id = _text(event.data, "action_id")
     if action_id is not None:
         key = action_id
-    elif action_type is ActionType.AUTHORIZATION:
-        key = payment_placeholder_key(str(event.subject_id), ActionType.AUTHORIZATION)
+    elif action_type in _OF_THE_PAYMENT:
+        # The payment's own outcome, keyed as reconciliation keys it: never sent to
+        # Salesforce as if it were a Checkout.com action id.
+        key = payment_placeholder_key(str(event.subject_id), action_type)
     else:
         key = event.id  # stable across redeliveries of the event
     processed = _parse_time(event.data.get("processed_on")) or event.occurred_at

@@ -104,7 +104,7 @@ async def _merge_fact(
     if existing is None:
         existing = _stood_in_for(payment, fact, actions)
     if existing is None:
-        return await uow.payments.insert_action_if_absent(
+        inserted = await uow.payments.insert_action_if_absent(
             {
                 "id": new_id(),
                 "payment_id": payment["id"],
@@ -124,6 +124,15 @@ async def _merge_fact(
                 "updated_at": now,
             }
         )
+        if inserted is None:  # under the payment's lock: the id belongs to another payment
+            _log.warning(
+                "payment.action.id_of_another_payment",
+                checkout_payment_id=payment["checkout_payment_id"],
+                checkout_action_id=fact.action_key,
+                incoming_type=fact.type.value,
+                source=fact.source,
+            )
+        return inserted
     current = ActionStatus(existing["status"])
     merged = advance_action_status(current, fact.status)
     changes: dict[str, Any] = {}

@@ -194,8 +194,9 @@ class WebhookService:
                 await uow.commit()
                 return Done()
             if not event.is_dispute_event:
-                await self._apply_payment_event(uow, event, now=now)
-                await uow.events.mark(event_row_id, status="handled", at=now)
+                ignored = await self._apply_payment_event(uow, event, now=now)
+                status = "handled" if ignored is None else "ignored"
+                await uow.events.mark(event_row_id, status=status, at=now, error=ignored)
                 await uow.commit()
                 return Done()
         if self._disputes is None:
@@ -210,15 +211,16 @@ class WebhookService:
 
     async def _apply_payment_event(
         self, uow: UnitOfWork, event: EventEnvelope, *, now: datetime
-    ) -> None:
+    ) -> str | None:
+        """Apply the event; the reason when it is not about an Order's payment at all."""
         if event.is_payout:  # stored before paybridge told payouts apart: still not an Order's
             _log.info("webhook.payout.ignored", cko_event_id=event.id, event_type=event.type)
-            return
+            return _ignored_because(event)
         payment = await self._lock_or_create(uow, event, now=now)
         if payment is None:
             await uow.logs.add(self._log_row(event, None, now=now, error="payment_unidentified"))
             _log.warning("webhook.payment.unidentified", cko_event_id=event.id)
-            return
+            return None
         facts = to_facts(event)
         last = payment["last_event_at"]
         newer = event.occurred_at is not None and (last is None or event.occurred_at > last)
@@ -234,6 +236,7 @@ class WebhookService:
             checkout_payment_id=payment["checkout_payment_id"],
             status=state.status.value,
         )
+        return None
 
     async def _lock_or_create(
         self, uow: UnitOfWork, event: EventEnvelope, *, now: datetime
