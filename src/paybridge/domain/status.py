@@ -1,9 +1,10 @@
 """Payment and action vocabularies, and the fold that derives a payment's state from its ledger.
 
 A payment's status and amounts are a pure function of the *set* of actions known for it
-(keyed by Checkout.com action id), so duplicated or reordered webhooks converge to the same
-state. Actions only move forward (Requested → Pending → Succeeded | Declined); a settled
-action never changes, and a terminal payment status is final.
+(keyed by Checkout.com action id) and of Checkout.com's own totals (`data.balances`, merged
+order-free), so duplicated or reordered webhooks converge to the same state. Actions only
+move forward (Requested → Pending → Succeeded | Declined); a settled action never changes,
+and a terminal payment status is final.
 """
 
 from __future__ import annotations
