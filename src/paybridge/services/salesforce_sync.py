@@ -243,7 +243,10 @@ class SalesforceSyncService:
             for payment, outcome in settled:
                 sent, rejected = report.log_outcomes(owner=payment.id)
                 synced += sent
-                refused += rejected
+                if isinstance(outcome, Done):
+                    refused += rejected
+                # Else the logs failed on the lookup to a payment Salesforce refused or never
+                # got: still pending, for the payment's next sync or the sweep (without it).
                 skipped += payment.skipped_logs
                 version = int(payment.row["version"])
                 if isinstance(outcome, Done):
