@@ -4,15 +4,15 @@ Phases: (1) claim the Idempotency-Key; (2) under the payment's row lock, check t
 against the ledger and *reserve* the amount as a Requested action — so two racing partial
 refunds cannot together exceed what was captured; (3) call Checkout.com with the derived
 Cko-Idempotency-Key, no transaction open; (4) record its action id, the audit log and the
-stored response. A refusal by Checkout.com settles the reservation as Declined; an unknown
-outcome keeps it, and the caller's retry (same key) resumes it.
+stored response — (3) and (4) run through `CheckoutFlow`. A refusal by Checkout.com settles
+the reservation as Declined; an unknown outcome keeps it, and the caller's retry (same key)
+or the recovery task resumes it; a recovery that gives up settles it (`holds.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import structlog
@@ -26,7 +26,7 @@ from paybridge.domain.clock import Clock
 from paybridge.domain.facts import ActionFact
 from paybridge.domain.money import format_major
 from paybridge.domain.status import ActionStatus, ActionType
-from paybridge.errors import Conflict, NotFound, UpstreamError, ValidationFailed, to_envelope
+from paybridge.errors import Conflict, NotFound, ValidationFailed, to_envelope
 from paybridge.mapping.checkout_actions import WIRE_MODELS, WireAction, to_wire
 from paybridge.mapping.markets_file import market_secret_key
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
@@ -40,6 +40,7 @@ from paybridge.services.checkout_flow import (
     Recorded,
     recovery_outcome,
 )
+from paybridge.services.holds import abandon_request, hold_key, settle_hold
 from paybridge.services.idempotency import (
     CHECKOUT_KEY_WINDOW,
     Claim,
@@ -74,7 +75,7 @@ _REQUEST_FIELDS = ("amount_minor", "final", "reference", "requested_at", "idempo
 
 
 def reservation_key(claim: Claim) -> str:
-    return f"requested:{claim.record_id}"
+    return hold_key(claim.record_id)
 
 
 class ActionService:
@@ -197,71 +198,11 @@ class ActionService:
         return Done()
 
     async def _give_up(self, record_id: str, *, reason: str) -> None:
-        """Settle the request's hold as Declined (logged as an ERROR, synced) and store the
-        answer a late retry of the caller gets: nothing stays reserved for ever."""
-        now = self._clock()
-        error = UpstreamError(
-            f"The outcome of this request could not be established: {reason}. Nothing is "
-            "reserved for it any more; a later webhook still records the action if it "
-            "happened.",
-            code="action_abandoned",
-        )
         async with self._uow() as uow:
-            record = await uow.idempotency.get(record_id)
-            assert record is not None
-            if record["response_status"] is not None:
-                return  # finished meanwhile (a caller's retry, a webhook's answer)
-            held = await uow.payments.get_action(f"requested:{record_id}")
-            if held is not None:
-                row = await uow.payments.get(held["payment_id"])
-                assert row is not None
-                payment = await uow.payments.get_by_checkout_id(
-                    row["checkout_payment_id"], for_update=True
-                )
-                assert payment is not None
-                await self._settle_hold(uow, payment, held, reason=reason, now=now)
-                await uow.logs.add(
-                    log_row(
-                        [],
-                        operation=str(record["operation"]),
-                        now=now,
-                        correlation_id=None,
-                        payment_id=str(payment["id"]),
-                        checkout_payment_id=str(payment["checkout_payment_id"]),
-                        error_code=error.code,
-                        message=error.message,
-                    )
-                )
-            await uow.idempotency.finish(
-                record_id,
-                status=error.http_status,
-                body=to_envelope(error, None),
-                payment_id=held["payment_id"] if held is not None else None,
-                now=now,
-            )
+            abandoned = await abandon_request(uow, record_id, reason=reason, now=self._clock())
             await uow.commit()
-        _log.error("checkout.action.abandoned", idempotency_record_id=record_id, reason=reason)
-
-    @staticmethod
-    async def _settle_hold(
-        uow: UnitOfWork, payment: RowMapping, held: RowMapping, *, reason: str, now: datetime
-    ) -> None:
-        """A hold Checkout.com never acted on: Declined, with why (the sync carries it)."""
-        await apply_facts(
-            uow,
-            payment,
-            [
-                ActionFact(
-                    action_key=str(held["checkout_action_id"]),
-                    type=ActionType(held["type"]),
-                    status=ActionStatus.DECLINED,
-                    response_summary=reason[:255],
-                    processed_at=now,
-                    source="api",
-                )
-            ],
-            now=now,
-        )
+        if abandoned:
+            _log.error("checkout.action.abandoned", idempotency_record_id=record_id, reason=reason)
 
     async def _reserve(
         self, checkout_payment_id: str, kind: ActionKind, body: ActionBody, claim: Claim
@@ -366,7 +307,7 @@ class ActionService:
             held = await uow.payments.get_action(reservation.action_key)
             if final and held is not None:
                 # Checkout.com refused: the hold is Declined, the refusal replayed.
-                await self._settle_hold(uow, payment, held, reason=error.message, now=self._clock())
+                await settle_hold(uow, payment, held, reason=error.message, now=self._clock())
 
         return CheckoutStep(
             send=lambda: self._call(kind, reservation, wire, claim),
