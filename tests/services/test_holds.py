@@ -21,6 +21,7 @@ from paybridge.persistence.tables import integration_logs, outbox
 from paybridge.services.actions import RECOVER_TASK
 from paybridge.worker.tasks import build_worker
 from tests.api.test_actions import act, create
+from tests.checkout_spec import validate_against_spec
 from tests.conftest import API_KEY, ShiftedClock, make_settings, truncate_all
 from tests.simulators.checkout import CheckoutSimulator
 from tests.webhook_events import event, signed
@@ -183,3 +184,20 @@ async def test_a_webhook_amount_other_than_the_hold_wins_and_is_an_error(
     assert log["cko_action_id"] == action_id
     assert "3000" in log["message"]
     assert "4000" in log["message"]
+
+
+async def test_refunding_the_rest_sends_the_reserved_amount(
+    env: tuple[Container, httpx.AsyncClient], checkout_sim: CheckoutSimulator
+) -> None:
+    """Left out, Checkout.com would refund "the full payment amount" (nas-openapi.json,
+    RefundRequest.amount), not what paybridge reserved: the rest after a partial refund."""
+    _container, client = env
+    pid = await create(client, capture=True)
+    assert (await act(client, pid, "refunds", {"amount": 50})).status_code == 202
+    rest = await act(client, pid, "refunds", {})
+
+    assert rest.json()["amount"] == "99.90"
+    sent = checkout_sim.calls("POST", f"/payments/{pid}/refunds")
+    assert [body["amount"] for body in sent] == [5000, 9990]
+    for body in sent:
+        validate_against_spec(body, "RefundRequest")

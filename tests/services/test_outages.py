@@ -218,3 +218,28 @@ async def test_checkout_unreachable_for_action_recovery_for_hours_dead_letters_n
     assert capture["action_id"].startswith("act_")
     assert capture["amount"] == "40.00"
     await assert_nothing_dead(container)
+
+
+async def test_logs_held_for_high_api_usage_hold_only_the_logs(
+    pg_url: str, checkout_sim: CheckoutSimulator
+) -> None:
+    """Holding logs back near the daily allocation is a choice, not an outage: payment
+    syncs are not held with them, and the held sweep spends no attempt."""
+    sim = SalesforceSimulator()
+    sim.api_limit, sim.api_calls = 10, 8
+    async with salesforce_env(pg_url, sim, checkout_sim, log_throttle_ratio=0.8) as env:
+        await seed_payment(env.container, 1)
+        await env.drain()  # usage 9/10 is now known
+        assert env.container.salesforce_sync is not None
+        await env.container.salesforce_sync.schedule_log_sweep()
+        await seed_payment(env.container, 2)  # its sync is due now
+
+        worker = build_worker(env.container)
+        assert await worker.run_once(["salesforce.sync_logs"]) == 1
+
+        pending = [t for t in await all_tasks(env.container) if t["status"] == "pending"]
+        (sweep,) = [t for t in pending if t["kind"] == "salesforce.sync_logs"]
+        assert sweep["next_attempt_at"] > env.clock.now
+        assert sweep["attempts"] == 0
+        (sync,) = [t for t in pending if t["kind"] == SYNC_PAYMENT_TASK]
+        assert sync["next_attempt_at"] <= env.clock.now

@@ -305,7 +305,10 @@ class SalesforceSyncService:
         now = self._clock()
         ratio = self._config.log_throttle_ratio
         if self._writer.usage_above(ratio) and await self._writer.refresh_usage_above(ratio):
-            held = Postpone("Salesforce API usage is high: logs held", until=self._later(now))
+            # Only the logs wait (payment syncs go on), and waiting spends no attempts.
+            held = Postpone(
+                "Salesforce API usage is high: logs held", until=self._later(now), whole_lane=False
+            )
             return dict.fromkeys((task.id for task in tasks), held)
         async with self._uow() as uow:
             rows = await uow.logs.pending_detached(
