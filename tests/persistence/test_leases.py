@@ -9,10 +9,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from paybridge.container import Container
 from paybridge.persistence.presence import PRESENCE_SPACE, Presence, presence_key
+from paybridge.persistence.uow import UnitOfWork
 from paybridge.services.tasks import Done, Outcome, Task
 from paybridge.worker.runner import Worker, WorkerConfig
 from tests.e2e.processes import eventually
@@ -281,3 +283,42 @@ async def test_a_worker_whose_task_was_taken_over_does_not_finish_it(
 
     (row,) = await rows(container)
     assert (row["status"], row["claimed_by"]) == ("running", "w2")
+
+
+class FlakyDatabase:
+    """The container's units of work, but the next `fail` ones meet a database that is away."""
+
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self.fail = 0
+
+    def __call__(self) -> UnitOfWork:
+        if self.fail > 0:
+            self.fail -= 1
+            raise sa_exc.OperationalError("connect", None, ConnectionRefusedError("away"))
+        return self._container.uow()
+
+
+async def test_an_outcome_is_stored_once_the_database_is_back(container: Container) -> None:
+    """The database goes away while a task runs: its outcome is recorded when it returns,
+    instead of the task running again with one attempt more."""
+    async with container.uow() as uow:
+        await uow.outbox.enqueue("k", {}, now=container.clock())
+        await uow.commit()
+    database = FlakyDatabase(container)
+
+    async def handler(tasks: Sequence[Task]) -> Mapping[int, Outcome]:
+        database.fail = 3  # away while the outcome is being recorded
+        return {task.id: Done() for task in tasks}
+
+    worker = Worker(
+        uow=database,
+        handlers={"k": handler},
+        clock=container.clock,
+        metrics=container.metrics,
+        config=WorkerConfig(backoff_base_s=0.01),
+    )
+    assert await worker.run_once() == 1
+
+    (row,) = await rows(container)
+    assert (row["status"], row["attempts"]) == ("done", 1)

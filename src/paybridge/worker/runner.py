@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import socket
@@ -27,6 +28,7 @@ from paybridge.metrics import Metrics
 from paybridge.persistence.doorbell import Doorbell
 from paybridge.persistence.presence import Presence
 from paybridge.persistence.uow import UnitOfWorkFactory
+from paybridge.services.outages import is_outage
 from paybridge.services.tasks import (
     BatchHandler,
     Dead,
@@ -236,7 +238,27 @@ class Worker:
         async with self._heartbeat([task.id for task in tasks]):
             for kind, group in by_kind.items():
                 outcomes = await self._run_group(kind, group)
+                await self._store(group, outcomes)
+
+    async def _store(self, group: Sequence[Task], outcomes: Mapping[int, Outcome]) -> None:
+        """Record the outcomes, waiting out a database outage for as long as the lease
+        lasts: the work is done, and running it again would spend another attempt."""
+        deadline = asyncio.get_running_loop().time() + self._config.lease_s
+        for attempt in itertools.count(1):
+            try:
                 await self._record(group, outcomes)
+                return
+            except Exception as exc:
+                if not is_outage(exc) or asyncio.get_running_loop().time() >= deadline:
+                    raise
+                _log.warning("worker.record.retry", error_type=type(exc).__name__)
+            delay = backoff_s(
+                attempt,
+                base_s=self._config.backoff_base_s,
+                max_s=self._config.lease_s / 3,
+                rng=self._rng,
+            )
+            await asyncio.sleep(delay)
 
     @contextlib.asynccontextmanager
     async def _heartbeat(self, task_ids: Sequence[int]) -> AsyncIterator[None]:
