@@ -326,10 +326,6 @@ class OutboxRepository:
         if result.rowcount == 0:
             await self.complete(task_id, now=now, owner=owner)
 
-    async def postpone_kind(self, kind: str, *, until: datetime, now: datetime) -> None:
-        """Hold every pending task of `kind` until `until` (e.g. Salesforce API limit hit)."""
-        await self.postpone_kinds([kind], until=until, now=now)
-
     async def postpone_kinds(self, kinds: Sequence[str], *, until: datetime, now: datetime) -> None:
         """Hold every pending task of `kinds` until `until`: their provider is away."""
         await self._conn.execute(
