@@ -54,12 +54,19 @@ async def salesforce_env(
     checkout: CheckoutSimulator,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    worker: dict[str, Any] | None = None,
     **salesforce: Any,
 ) -> AsyncIterator[Env]:
-    """App + container with Salesforce configured; tables emptied; the sim holds ORDER_ID."""
+    """App + container with Salesforce configured; tables emptied; the sim holds ORDER_ID.
+    `worker`: worker settings (time compressed: few attempts, short back-off)."""
     clock = FixedClock()
+    settings = make_settings(
+        pg_url,
+        salesforce=salesforce_values(sim, **salesforce),
+        worker={"embedded": False, **(worker or {})},
+    )
     container = build_container(
-        make_settings(pg_url, salesforce=salesforce_values(sim, **salesforce)),
+        settings,
         clock=clock,
         checkout_transport=checkout.transport(),
         checkout_retry=RetryPolicy.immediate(3),

@@ -103,13 +103,22 @@ class WorkerSettings(BaseModel):
         default=8, ge=1, description="Webhook events a worker applies at once (one per payment)."
     )
     lease_s: float = Field(
-        default=60.0, gt=0, description="A claimed task is re-claimable after this."
+        default=60.0,
+        gt=0,
+        description="A claimed task is re-claimable after this unless its worker renews it "
+        "(it does, every third of it, while the task runs).",
     )
     max_attempts: int = Field(
         default=12, ge=1, description="Attempts before a task is dead-lettered."
     )
     backoff_base_s: float = Field(default=1.0, gt=0)
     backoff_max_s: float = Field(default=600.0, gt=0)
+    outage_backoff_max_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest wait between tries while a provider or the database is away "
+        "(outages never spend a task's attempts).",
+    )
     salesforce_batch_size: int = Field(
         default=200,
         ge=1,

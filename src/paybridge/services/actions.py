@@ -4,8 +4,9 @@ Phases: (1) claim the Idempotency-Key; (2) under the payment's row lock, check t
 against the ledger and *reserve* the amount as a Requested action — so two racing partial
 refunds cannot together exceed what was captured; (3) call Checkout.com with the derived
 Cko-Idempotency-Key, no transaction open; (4) record its action id, the audit log and the
-stored response. A refusal by Checkout.com settles the reservation as Declined; an unknown
-outcome keeps it, and the caller's retry (same key) resumes it.
+stored response — (3) and (4) run through `CheckoutFlow`. A refusal by Checkout.com settles
+the reservation as Declined; an unknown outcome keeps it, and the caller's retry (same key)
+or the recovery task resumes it; a recovery that gives up settles it (`holds.py`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from paybridge.mapping.markets_file import market_secret_key
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.schemas.actions import ActionAccepted, CaptureCreate
 from paybridge.services.action_rules import ActionBody, ActionKind, check_rules, requested_minor
-from paybridge.services.audit import collecting, log_row
+from paybridge.services.audit import log_row
+from paybridge.services.checkout_flow import (
+    Calls,
+    CheckoutFlow,
+    CheckoutStep,
+    Recorded,
+    recovery_outcome,
+)
+from paybridge.services.holds import abandon_request, hold_key, settle_hold
 from paybridge.services.idempotency import (
     CHECKOUT_KEY_WINDOW,
     Claim,
@@ -40,6 +49,7 @@ from paybridge.services.idempotency import (
     fingerprint,
 )
 from paybridge.services.ledger import apply_facts, state_of
+from paybridge.services.outages import is_outage
 from paybridge.services.ports import CheckoutPayments
 from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Retry, Task, one_by_one
 from paybridge.services.views import read_of
@@ -65,7 +75,7 @@ _REQUEST_FIELDS = ("amount_minor", "final", "reference", "requested_at", "idempo
 
 
 def reservation_key(claim: Claim) -> str:
-    return f"requested:{claim.record_id}"
+    return hold_key(claim.record_id)
 
 
 class ActionService:
@@ -83,6 +93,7 @@ class ActionService:
         self._idempotency = idempotency
         self._clock = clock
         self._market_secret_keys = dict(market_secret_keys or {})
+        self._flow = CheckoutFlow(uow=uow, idempotency=idempotency, clock=clock)
 
     async def request(
         self,
@@ -114,28 +125,36 @@ class ActionService:
                 claim, StoredResponse(refusal.http_status, to_envelope(refusal, correlation_id))
             )
             raise
-        with collecting() as calls:
-            try:
-                accepted = await self._call(kind, reservation, wire, claim)
-            except CheckoutError as error:
-                await self._settle_failure(claim, reservation, error, calls, correlation_id)
-                raise
-        return await self._record(
-            claim, kind, reservation, accepted.action_id, calls=calls, correlation_id=correlation_id
-        )
+        step = self._step(kind, reservation, wire, claim, correlation_id)
+        result = await self._flow.run(claim, step, correlation_id=correlation_id)
+        if isinstance(result, CheckoutError):
+            raise result
+        return result
 
     def task_handlers(self) -> dict[str, BatchHandler]:
         return {RECOVER_TASK: one_by_one(self._recover_task)}
 
     async def _recover_task(self, task: Task) -> Outcome:
-        return await self.recover(str(task.payload["idempotency_record_id"]))
+        record_id = str(task.payload["idempotency_record_id"])
+        try:
+            return await self.recover(record_id)
+        except Exception as exc:
+            if is_outage(exc) or not task.last_attempt:
+                raise  # postponed, or retried: attempts remain
+            # The last attempt failed too: recovery gives up, and so does the hold.
+            _log.exception("checkout.action.recovery_failed", idempotency_record_id=record_id)
+            reason = f"recovery failed on its last attempt: {type(exc).__name__}"
+            await self._give_up(record_id, reason=reason)
+            return Dead(reason)
 
     async def recover(self, record_id: str) -> Outcome:
         """Finish a request whose Checkout.com answer was lost and whose caller never retried.
 
         Within Checkout.com's 24 h idempotency window the same key replays (or performs) the
-        action exactly once; past it, re-sending could act twice, so the task is dead-lettered
-        for reconciliation and the webhook of the action, if any, settles the ledger."""
+        action exactly once; an outage is waited out. Past the window (re-sending could act
+        twice), or when Checkout.com refuses in a way recovery cannot fix, the hold is
+        settled as Declined with the reason, logged and synced: the webhook of the action,
+        should it have happened, still brings it into the ledger."""
         claim = await self._idempotency.resume(record_id)
         if isinstance(claim, StoredResponse):
             return Done()
@@ -148,10 +167,12 @@ class ActionService:
         payload = record["request_payload"]
         if payload is None or held is None:
             await self._idempotency.release(claim)
-            return Dead("nothing to recover: the request never reached Checkout.com")
+            return Dead("nothing to recover: no amount was reserved for this request")
         if self._clock() - record["created_at"] > CHECKOUT_KEY_WINDOW:
-            await self._idempotency.release(claim)
-            return Dead("Checkout.com idempotency window passed; reconcile this action by hand")
+            await self._give_up(
+                record_id, reason="Checkout.com's idempotency window passed before an answer"
+            )
+            return Done()
         kind = ActionKind(payload["kind"])
         wire = WIRE_MODELS[kind.value].model_validate(payload["wire"])
         async with self._uow() as uow:
@@ -165,17 +186,23 @@ class ActionService:
             currency=str(payment["currency"]),
             market=payment["market"],
         )
-        with collecting() as calls:
-            try:
-                accepted = await self._call(kind, reservation, wire, claim)
-            except CheckoutError as error:
-                await self._settle_failure(claim, reservation, error, calls, None)
-                return Retry(error.message) if error.is_transient else Done()
-        await self._record(
-            claim, kind, reservation, accepted.action_id, calls=calls, correlation_id=None
-        )
-        _log.info("checkout.action.recovered", action_id=accepted.action_id, kind=kind.value)
+        step = self._step(kind, reservation, wire, claim, None)
+        result = await self._flow.run(claim, step, correlation_id=None)
+        if isinstance(result, CheckoutError):
+            outcome = recovery_outcome(result)
+            if outcome is None:
+                await self._give_up(record_id, reason=f"Checkout.com answered: {result.message}")
+                return Done()
+            return outcome
+        _log.info("checkout.action.recovered", idempotency_record_id=record_id, kind=kind.value)
         return Done()
+
+    async def _give_up(self, record_id: str, *, reason: str) -> None:
+        async with self._uow() as uow:
+            abandoned = await abandon_request(uow, record_id, reason=reason, now=self._clock())
+            await uow.commit()
+        if abandoned:
+            _log.error("checkout.action.abandoned", idempotency_record_id=record_id, reason=reason)
 
     async def _reserve(
         self, checkout_payment_id: str, kind: ActionKind, body: ActionBody, claim: Claim
@@ -212,8 +239,9 @@ class ActionService:
                     ],
                     now=now,
                 )
-            wire_amount = amount if getattr(body, "amount", None) is not None else None
-            wire = to_wire(body, wire_amount)
+            # Always the reserved amount, "the rest" included: left out, Checkout.com would
+            # apply its own default (a refund's is the full payment amount).
+            wire = to_wire(body, amount)
             await uow.idempotency.set_payload(
                 claim.record_id,
                 {"kind": kind.value, "payment_id": checkout_payment_id, "wire": wire.to_wire()},
@@ -240,125 +268,94 @@ class ActionService:
             return await self._checkout.refund(pid, wire, idempotency_key=key, secret_key=secret)
         return await self._checkout.void(pid, wire, idempotency_key=key, secret_key=secret)
 
-    async def _settle_failure(
+    def _step(
         self,
-        claim: Claim,
-        reservation: Reservation,
-        error: CheckoutError,
-        calls: Sequence[CheckoutCallRecord],
-        correlation_id: str | None,
-    ) -> None:
-        now = self._clock()
-        final = error.is_refusal
-        async with self._uow() as uow:
-            payment = await self._locked(uow, reservation)
-            await uow.logs.add(
-                log_row(
-                    list(calls),
-                    operation=f"payments.{claim.operation.split('.')[-1]}",
-                    now=now,
-                    correlation_id=correlation_id,
-                    payment_id=reservation.payment_row_id,
-                    checkout_payment_id=reservation.checkout_payment_id,
-                    error_code=error.code,
-                    message=error.message,
-                )
-            )
-            if final:
-                # Checkout.com refused: settle the hold as Declined, replay the refusal.
-                held = await uow.payments.get_action(reservation.action_key)
-                assert held is not None
-                await apply_facts(
-                    uow,
-                    payment,
-                    [
-                        ActionFact(
-                            action_key=reservation.action_key,
-                            type=ActionType(held["type"]),
-                            status=ActionStatus.DECLINED,
-                            response_summary=error.message[:255],
-                            processed_at=now,
-                            source="api",
-                        )
-                    ],
-                    now=now,
-                )
-                await self._idempotency.finish(
-                    uow,
-                    claim,
-                    StoredResponse(error.http_status, to_envelope(error, correlation_id)),
-                )
-            else:
-                # Unknown outcome: the caller's retry resumes it; if none comes, the recovery
-                # task queued with the hold finishes it once the lock has lapsed.
-                await uow.idempotency.release(claim.record_id, now=now)
-            await uow.commit()
-
-    async def _record(
-        self,
-        claim: Claim,
         kind: ActionKind,
         reservation: Reservation,
-        action_id: str,
-        *,
-        calls: Sequence[CheckoutCallRecord],
+        wire: WireAction,
+        claim: Claim,
         correlation_id: str | None,
+    ) -> CheckoutStep[Any]:
+        operation = f"payments.{kind.value}"
+
+        def log(
+            calls: Sequence[CheckoutCallRecord],
+            *,
+            action_id: str | None = None,
+            error: CheckoutError | None = None,
+        ) -> dict[str, Any]:
+            return log_row(
+                list(calls),
+                operation=operation,
+                now=self._clock(),
+                correlation_id=correlation_id,
+                payment_id=reservation.payment_row_id,
+                checkout_payment_id=reservation.checkout_payment_id,
+                action_id=action_id,
+                error_code=error.code if error is not None else None,
+                message=error.message if error is not None else None,
+            )
+
+        async def succeeded(uow: UnitOfWork, accepted: Any, calls: Calls) -> Recorded:
+            stored = await self._record(uow, kind, reservation, str(accepted.action_id))
+            await uow.logs.add(log(calls, action_id=str(accepted.action_id)))
+            return Recorded(stored, payment_id=reservation.payment_row_id)
+
+        async def failed(uow: UnitOfWork, error: CheckoutError, calls: Calls, final: bool) -> None:
+            payment = await self._locked(uow, reservation)
+            await uow.logs.add(log(calls, error=error))
+            held = await uow.payments.get_action(reservation.action_key)
+            if final and held is not None:
+                # Checkout.com refused: the hold is Declined, the refusal replayed.
+                await settle_hold(uow, payment, held, reason=error.message, now=self._clock())
+
+        return CheckoutStep(
+            send=lambda: self._call(kind, reservation, wire, claim),
+            succeeded=succeeded,
+            failed=failed,
+        )
+
+    async def _record(
+        self, uow: UnitOfWork, kind: ActionKind, reservation: Reservation, action_id: str
     ) -> StoredResponse:
         now = self._clock()
-        async with self._uow() as uow:
-            payment = await self._locked(uow, reservation)
-            held = await uow.payments.get_action(reservation.action_key)
-            known = await uow.payments.get_action(action_id)
-            if held is not None and known is None:
-                # The reservation learns Checkout.com's action id (a webhook may confirm it later).
-                await uow.payments.update_action(
-                    held["id"], {"checkout_action_id": action_id, "updated_at": now}
-                )
-            elif held is not None and known is not None:
-                # The webhook was faster and created the action: it takes over what only the
-                # request knew (a capture's `final` above all); the hold is then a duplicate.
-                learned = {
-                    column: held[column]
-                    for column in _REQUEST_FIELDS
-                    if known[column] is None and held[column] is not None
-                }
-                await uow.payments.update_action(known["id"], {**learned, "updated_at": now})
-                await uow.payments.delete_action(held["id"])
-            await apply_facts(uow, payment, [], now=now, extra={"updated_at": now})
-            await uow.logs.add(
-                log_row(
-                    list(calls),
-                    operation=f"payments.{kind.value}",
-                    now=now,
-                    correlation_id=correlation_id,
-                    payment_id=reservation.payment_row_id,
-                    checkout_payment_id=reservation.checkout_payment_id,
-                    action_id=action_id,
-                )
+        payment = await self._locked(uow, reservation)
+        held = await uow.payments.get_action(reservation.action_key)
+        known = await uow.payments.get_action(action_id)
+        if held is not None and known is None:
+            # The reservation learns Checkout.com's action id (a webhook may confirm it later).
+            await uow.payments.update_action(
+                held["id"], {"checkout_action_id": action_id, "updated_at": now}
             )
-            fresh = await uow.payments.get(reservation.payment_row_id)
-            assert fresh is not None
-            accepted = ActionAccepted(
-                action_id=action_id,
-                type=ActionType(kind.value),
-                amount=None
-                if reservation.amount_minor is None
-                else format_major(reservation.amount_minor, reservation.currency),
-                status=ActionStatus.REQUESTED,
-                payment=await read_of(uow, fresh),
-            )
-            stored = StoredResponse(202, accepted.model_dump(mode="json"))
-            await self._idempotency.finish(
-                uow, claim, stored, payment_id=reservation.payment_row_id
-            )
-            await uow.commit()
+        elif held is not None and known is not None:
+            # The webhook was faster and created the action: it takes over what only the
+            # request knew (a capture's `final` above all); the hold is then a duplicate.
+            learned = {
+                column: held[column]
+                for column in _REQUEST_FIELDS
+                if known[column] is None and held[column] is not None
+            }
+            await uow.payments.update_action(known["id"], {**learned, "updated_at": now})
+            await uow.payments.delete_action(held["id"])
+        await apply_facts(uow, payment, [], now=now, extra={"updated_at": now})
+        fresh = await uow.payments.get(reservation.payment_row_id)
+        assert fresh is not None
+        accepted = ActionAccepted(
+            action_id=action_id,
+            type=ActionType(kind.value),
+            amount=None
+            if reservation.amount_minor is None
+            else format_major(reservation.amount_minor, reservation.currency),
+            status=ActionStatus.REQUESTED,
+            payment=await read_of(uow, fresh),
+        )
         _log.info(
             "checkout.action.requested",
             kind=kind.value,
             checkout_payment_id=reservation.checkout_payment_id,
             action_id=action_id,
         )
-        return stored
+        return StoredResponse(202, accepted.model_dump(mode="json"))
 
     @staticmethod
     async def _locked(uow: UnitOfWork, reservation: Reservation) -> RowMapping:

@@ -9,7 +9,10 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import RowMapping
+
 from paybridge.adapters.checkout.client import CheckoutCallRecord
+from paybridge.domain.facts import ActionFact
 from paybridge.domain.ids import new_id
 from paybridge.metrics import Metrics
 
@@ -113,4 +116,27 @@ def webhook_log_row(
         "occurred_at": occurred_at,
         "sync_status": "pending",
         "synced_at": None,
+    }
+
+
+def amount_mismatch_row(
+    payment: RowMapping, action: RowMapping, fact: ActionFact, *, now: datetime
+) -> dict[str, Any]:
+    """The ERROR log of an action Checkout.com reports with another amount than the one
+    paybridge reserved and sent: Checkout.com's figure is kept, someone should look."""
+    return {
+        **log_row(
+            [],
+            operation=f"payments.{action['type']}",
+            now=now,
+            correlation_id=None,
+            payment_id=payment["id"],
+            checkout_payment_id=payment["checkout_payment_id"],
+            action_id=fact.action_key,
+            error_code="amount_mismatch",
+            message=f"Checkout.com reports {fact.amount_minor} (minor units) for this "
+            f"{action['type']}; paybridge reserved {action['amount_minor']}. Checkout.com's "
+            "amount is kept.",
+        ),
+        "direction": "Inbound",
     }

@@ -1,9 +1,9 @@
 """Work a dispute from Salesforce: accept it, upload evidence files, save and submit evidence.
 
 Each call runs like every mutating call: claim the Idempotency-Key, check the dispute's state
-(refusals are stored and replayed), call Checkout.com with no transaction open, then record
-the outcome with the stored response in one transaction. A transient failure releases the
-key, so the caller's retry runs the call again; a final refusal is stored and replayed.
+(refusals are stored and replayed), then `CheckoutFlow`: call Checkout.com with no
+transaction open, record the outcome with the stored response in one transaction; a final
+refusal is stored and replayed, any other failure gives the key back for the caller's retry.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from paybridge.errors import Conflict, NotFound, to_envelope
 from paybridge.mapping.checkout_disputes import DisputeRecord
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.schemas.disputes import EvidenceFileRead, EvidenceRead, EvidenceUpdate
-from paybridge.services.audit import collecting, log_row
+from paybridge.services.audit import log_row
+from paybridge.services.checkout_flow import Calls, CheckoutFlow, CheckoutStep, Recorded
 from paybridge.services.dispute_fold import fold_dispute
 from paybridge.services.disputes import DisputeService, load_dispute_read
 from paybridge.services.idempotency import Claim, IdempotencyService, StoredResponse, fingerprint
@@ -98,6 +99,7 @@ class DisputeActionService:
         self._idempotency = idempotency
         self._clock = clock
         self._disputes = disputes
+        self._flow = CheckoutFlow(uow=uow, idempotency=idempotency, clock=clock)
 
     async def accept(
         self, dispute_id: str, *, idempotency_key: str, correlation_id: str | None
@@ -224,31 +226,27 @@ class DisputeActionService:
             )
             raise refusal
         secret_key = await self._disputes.secret_key_for(dispute_id, row["checkout_payment_id"])
-        with collecting() as calls:
-            try:
-                result = await call.send(claim, secret_key)
-            except CheckoutError as error:
-                await self._settle_failure(
-                    claim, call, row, error=error, calls=calls, correlation_id=correlation_id
-                )
-                raise
-        return await self._record(
-            claim, call, row, result=result, calls=calls, correlation_id=correlation_id
+        result = await self._flow.run(
+            claim,
+            self._step(claim, call, row, secret_key, correlation_id),
+            correlation_id=correlation_id,
         )
+        if isinstance(result, CheckoutError):
+            raise result
+        return result
 
-    async def _record(
+    def _step(
         self,
         claim: Claim,
         call: _Call,
         before: RowMapping,
-        *,
-        result: Any,
-        calls: Sequence[CheckoutCallRecord],
+        secret_key: str | None,
         correlation_id: str | None,
-    ) -> StoredResponse:
-        now = self._clock()
+    ) -> CheckoutStep[Any]:
         dispute_id = str(before["id"])
-        async with self._uow() as uow:
+
+        async def succeeded(uow: UnitOfWork, result: Any, calls: Calls) -> Recorded:
+            now = self._clock()
             row: RowMapping | None = before
             if call.implies is not None:
                 # Checkout.com answered 204: the dispute moved; its webhook will confirm it.
@@ -263,36 +261,16 @@ class DisputeActionService:
                 row = await uow.disputes.get(dispute_id)
             assert row is not None
             await uow.logs.add(self._log_row(call, row, calls, now, correlation_id))
-            stored = await call.respond(uow, row, result)
-            await self._idempotency.finish(uow, claim, stored)
-            await uow.commit()
-        _log.info("checkout.dispute.action", operation=call.operation, dispute_id=dispute_id)
-        return stored
+            _log.info("checkout.dispute.action", operation=call.operation, dispute_id=dispute_id)
+            return Recorded(await call.respond(uow, row, result))
 
-    async def _settle_failure(
-        self,
-        claim: Claim,
-        call: _Call,
-        row: RowMapping,
-        *,
-        error: CheckoutError,
-        calls: Sequence[CheckoutCallRecord],
-        correlation_id: str | None,
-    ) -> None:
-        """A final 4xx is stored and replayed; anything else gives the key back."""
-        now = self._clock()
-        final = error.is_refusal
-        async with self._uow() as uow:
-            await uow.logs.add(self._log_row(call, row, calls, now, correlation_id, error=error))
-            if final:
-                await self._idempotency.finish(
-                    uow,
-                    claim,
-                    StoredResponse(error.http_status, to_envelope(error, correlation_id)),
-                )
-            else:
-                await uow.idempotency.release(claim.record_id, now=now)
-            await uow.commit()
+        async def failed(uow: UnitOfWork, error: CheckoutError, calls: Calls, _final: bool) -> None:
+            now = self._clock()
+            await uow.logs.add(self._log_row(call, before, calls, now, correlation_id, error=error))
+
+        return CheckoutStep(
+            send=lambda: call.send(claim, secret_key), succeeded=succeeded, failed=failed
+        )
 
     @staticmethod
     def _log_row(

@@ -30,6 +30,7 @@ from paybridge.domain.status import (
     stated_amount,
 )
 from paybridge.persistence.uow import UnitOfWork
+from paybridge.services.audit import amount_mismatch_row
 
 SYNC_PAYMENT_TASK = "salesforce.sync_payment"
 RECONCILE_TASK = "payments.reconcile"
@@ -148,9 +149,25 @@ async def _merge_fact(
     for column in ("amount_minor", "final", "reference", "requested_at"):
         if existing[column] is None and getattr(fact, column) is not None:
             changes[column] = getattr(fact, column)
+    if _disagrees_with_hold(existing, fact):
+        # Checkout.com's figure wins over what paybridge reserved; the gap is an error to see.
+        changes["amount_minor"] = fact.amount_minor
+        await uow.logs.add(amount_mismatch_row(payment, existing, fact, now=now))
     if not changes:
         return None
     return await uow.payments.update_action(existing["id"], {**changes, "updated_at": now})
+
+
+def _disagrees_with_hold(existing: RowMapping, fact: ActionFact) -> bool:
+    """A fact from Checkout.com (webhook, lookup) whose amount differs from the one the API
+    reserved for this action."""
+    return (
+        fact.source != "api"
+        and existing["source"] == "api"
+        and fact.amount_minor is not None
+        and existing["amount_minor"] is not None
+        and fact.amount_minor != existing["amount_minor"]
+    )
 
 
 def _with_row(actions: Sequence[RowMapping], row: RowMapping) -> list[RowMapping]:

@@ -3,7 +3,7 @@
 Phases, each its own short transaction: (1) claim the Idempotency-Key, (2) call
 Checkout.com with the derived Cko-Idempotency-Key — no transaction open, (3) record the
 payment, its authorization, the audit log, the Salesforce sync task and the stored response
-together.
+together. Phases 2 and 3, and what each answer means, are `CheckoutFlow`'s.
 """
 
 from __future__ import annotations
@@ -15,22 +15,28 @@ from typing import Any
 import structlog
 from pydantic import SecretStr
 
-from paybridge.adapters.checkout.errors import CheckoutError, CheckoutValidationError
+from paybridge.adapters.checkout.errors import CheckoutError
 from paybridge.adapters.checkout.models import PaymentRequest, PaymentResponse
 from paybridge.domain.clock import Clock
 from paybridge.domain.ids import new_id
 from paybridge.domain.markets import MarketBook, default_book
 from paybridge.domain.payment_methods import KNOWN_METHODS
-from paybridge.errors import to_envelope
 from paybridge.mapping.checkout_payments import to_payment_request
 from paybridge.mapping.checkout_responses import authorization_fact, captured_fact
 from paybridge.mapping.field_map import FieldMap
 from paybridge.mapping.markets_file import market_secret_key
 from paybridge.mapping.orders import BillingAddress, OrderContext, to_order_context
 from paybridge.mapping.payment_plan import order_fields, plan_payment
-from paybridge.persistence.uow import UnitOfWorkFactory
+from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.schemas.payments import PaymentCreate, PaymentList, PaymentRead
-from paybridge.services.audit import collecting, log_row
+from paybridge.services.audit import log_row
+from paybridge.services.checkout_flow import (
+    Calls,
+    CheckoutFlow,
+    CheckoutStep,
+    Recorded,
+    recovery_outcome,
+)
 from paybridge.services.idempotency import (
     CHECKOUT_KEY_WINDOW,
     Claim,
@@ -84,6 +90,7 @@ class PaymentService:
             three_ds=defaults.three_ds,
         )
         self._market_secret_keys = dict(market_secret_keys or {})
+        self._flow = CheckoutFlow(uow=uow, idempotency=idempotency, clock=clock)
 
     async def create(
         self,
@@ -127,64 +134,49 @@ class PaymentService:
         self, claim: Claim, *, correlation_id: str | None
     ) -> StoredResponse | CheckoutError:
         """Call Checkout.com with the request the claim stored — the first attempt's, when a
-        retry or the worker resumes it — and record the outcome."""
-        assert claim.payload is not None
-        context = dict(claim.payload["context"])
+        retry or the worker resumes it — and record the outcome (`CheckoutFlow`'s rules)."""
+        payload = claim.payload
+        assert payload is not None
+        context = dict(payload["context"])
         billing = context.pop("billing")
         ctx = OrderContext(**context, billing=BillingAddress(**billing) if billing else None)
-        market = self._markets.get(claim.payload["market"])
+        market = self._markets.get(payload["market"])
         secret_key = market_secret_key(self._market_secret_keys, market.key if market else None)
-        wire = PaymentRequest.model_validate(claim.payload["wire"])
-        with collecting() as calls:
-            try:
-                response = await self._checkout.create_payment(
-                    wire, idempotency_key=claim.checkout_key, secret_key=secret_key
-                )
-            except CheckoutError as error:
-                await self._record_failure(claim, error, calls, correlation_id=correlation_id)
-                return error
-        return await self._record_success(
-            claim,
-            response,
-            ctx=ctx,
-            market_key=claim.payload["market"],
-            market_metadata=dict(market.metadata) if market is not None else {},
-            payment_method=str(claim.payload["payment_method"]),
-            calls=calls,
-            correlation_id=correlation_id,
-        )
+        wire = PaymentRequest.model_validate(payload["wire"])
 
-    async def _record_failure(
-        self,
-        claim: Claim,
-        error: CheckoutError,
-        calls: Sequence[Any],
-        *,
-        correlation_id: str | None,
-    ) -> None:
-        """Transient failures leave the key resumable (by the caller's retry, or by the
-        recovery task queued with the claim); final refusals are stored for replay."""
-        now = self._clock()
-        async with self._uow() as uow:
+        async def succeeded(uow: UnitOfWork, response: PaymentResponse, calls: Calls) -> Recorded:
+            return await self._record_success(
+                uow,
+                claim,
+                response,
+                ctx=ctx,
+                market_key=payload["market"],
+                market_metadata=dict(market.metadata) if market is not None else {},
+                payment_method=str(payload["payment_method"]),
+                calls=calls,
+                correlation_id=correlation_id,
+            )
+
+        async def failed(uow: UnitOfWork, error: CheckoutError, calls: Calls, _final: bool) -> None:
             await uow.logs.add(
                 log_row(
                     list(calls),
                     operation=CREATE_OPERATION,
-                    now=now,
+                    now=self._clock(),
                     correlation_id=correlation_id,
                     error_code=error.code,
                     message=error.message,
                 )
             )
-            if isinstance(error, CheckoutValidationError):
-                # Final: the same body would be refused again, so the refusal is replayed.
-                stored = StoredResponse(error.http_status, to_envelope(error, correlation_id))
-                await self._idempotency.finish(uow, claim, stored)
-            else:
-                # Unknown outcome or our misconfiguration: the caller's retry resumes the key.
-                await uow.idempotency.release(claim.record_id, now=now)
-            await uow.commit()
-        _log.warning("payment.create.failed", code=error.code, cko_request_id=error.request_id)
+
+        step = CheckoutStep(
+            send=lambda: self._checkout.create_payment(
+                wire, idempotency_key=claim.checkout_key, secret_key=secret_key
+            ),
+            succeeded=succeeded,
+            failed=failed,
+        )
+        return await self._flow.run(claim, step, correlation_id=correlation_id)
 
     def task_handlers(self) -> dict[str, BatchHandler]:
         return {RECOVER_TASK: one_by_one(self._recover_task)}
@@ -212,12 +204,15 @@ class PaymentService:
             return Dead("Checkout.com idempotency window passed; the payment's webhooks decide")
         result = await self._complete(claim, correlation_id=None)
         if isinstance(result, CheckoutError):
-            return Retry(result.message) if result.is_transient else Done()
+            # An outage is waited out; past a refusal or an answer recovery cannot fix, the
+            # payment's own webhooks still bring it in (created from the event).
+            return recovery_outcome(result) or Done()
         _log.info("checkout.payment.recovered", idempotency_record_id=record_id)
         return Done()
 
     async def _record_success(
         self,
+        uow: UnitOfWork,
         claim: Claim,
         response: PaymentResponse,
         *,
@@ -227,7 +222,7 @@ class PaymentService:
         payment_method: str,
         calls: Sequence[Any],
         correlation_id: str | None,
-    ) -> StoredResponse:
+    ) -> Recorded:
         now = self._clock()
         amount_minor = ctx.amount_minor
         facts = [
@@ -238,75 +233,72 @@ class PaymentService:
         capture = captured_fact(response, amount_minor=amount_minor)
         if capture is not None:
             facts.append(capture)
-        async with self._uow() as uow:
-            created = await uow.payments.insert_if_absent(
-                {
-                    "id": claim.record_id,
-                    "checkout_payment_id": response.id,
-                    "order_id": ctx.order_id,
-                    "account_id": ctx.account_id,
-                    "reference": response.reference or ctx.order_number,
-                    "currency": ctx.currency,
-                    "amount_minor": amount_minor,
-                    "requested_minor": amount_minor,
-                    "status": "Pending",
-                    "market": market_key,
-                    # The market's reporting fields, for the Salesforce records.
-                    "metadata": market_metadata,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            # A webhook may have created the row first; either way we now hold its lock.
-            payment = created
-            if payment is None:
-                payment = await uow.payments.get_by_checkout_id(response.id, for_update=True)
-            assert payment is not None
-            await apply_facts(
-                uow,
-                payment,
-                facts,
+        created = await uow.payments.insert_if_absent(
+            {
+                "id": claim.record_id,
+                "checkout_payment_id": response.id,
+                "order_id": ctx.order_id,
+                "account_id": ctx.account_id,
+                "reference": response.reference or ctx.order_number,
+                "currency": ctx.currency,
+                "amount_minor": amount_minor,
+                "requested_minor": amount_minor,
+                "status": "Pending",
+                "market": market_key,
+                # The market's reporting fields, for the Salesforce records.
+                "metadata": market_metadata,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        # A webhook may have created the row first; either way we now hold its lock.
+        payment = created
+        if payment is None:
+            payment = await uow.payments.get_by_checkout_id(response.id, for_update=True)
+        assert payment is not None
+        await apply_facts(
+            uow,
+            payment,
+            facts,
+            now=now,
+            extra={
+                "requested_minor": amount_minor,
+                "order_id": payment["order_id"] or ctx.order_id,
+                "account_id": payment["account_id"] or ctx.account_id,
+                "approved": response.approved,
+                "response_code": response.response_code,
+                "response_summary": response.response_summary,
+                "redirect_url": response.redirect_url,
+                "payment_method": payment_method,
+                "market": payment["market"] or market_key,
+                "card_last4": response.source.last4 if response.source else None,
+            },
+        )
+        await uow.logs.add(
+            log_row(
+                list(calls),
+                operation=CREATE_OPERATION,
                 now=now,
-                extra={
-                    "requested_minor": amount_minor,
-                    "order_id": payment["order_id"] or ctx.order_id,
-                    "account_id": payment["account_id"] or ctx.account_id,
-                    "approved": response.approved,
-                    "response_code": response.response_code,
-                    "response_summary": response.response_summary,
-                    "redirect_url": response.redirect_url,
-                    "payment_method": payment_method,
-                    "market": payment["market"] or market_key,
-                    "card_last4": response.source.last4 if response.source else None,
-                },
+                correlation_id=correlation_id,
+                payment_id=payment["id"],
+                checkout_payment_id=response.id,
+                action_id=response.action_id,
+                summary={"status": response.status, "approved": response.approved},
             )
-            await uow.logs.add(
-                log_row(
-                    list(calls),
-                    operation=CREATE_OPERATION,
-                    now=now,
-                    correlation_id=correlation_id,
-                    payment_id=payment["id"],
-                    checkout_payment_id=response.id,
-                    action_id=response.action_id,
-                    summary={"status": response.status, "approved": response.approved},
-                )
-            )
-            fresh = await uow.payments.get(payment["id"])
-            assert fresh is not None
-            view = await read_of(uow, fresh)
-            stored = StoredResponse(
-                202 if response.status == "Pending" else 201, view.model_dump(mode="json")
-            )
-            await self._idempotency.finish(uow, claim, stored, payment_id=payment["id"])
-            await uow.commit()
+        )
+        fresh = await uow.payments.get(payment["id"])
+        assert fresh is not None
+        view = await read_of(uow, fresh)
+        stored = StoredResponse(
+            202 if response.status == "Pending" else 201, view.model_dump(mode="json")
+        )
         _log.info(
             "checkout.payment.created",
             checkout_payment_id=response.id,
             status=response.status,
             approved=response.approved,
         )
-        return stored
+        return Recorded(stored, payment_id=str(payment["id"]))
 
     async def get(self, checkout_payment_id: str) -> PaymentRead:
         async with self._uow() as uow:

@@ -28,8 +28,9 @@ from paybridge.mapping.markets_file import market_secret_key
 from paybridge.persistence.uow import UnitOfWorkFactory
 from paybridge.services.audit import collecting, log_row
 from paybridge.services.ledger import RECONCILE_TASK, apply_facts, awaiting_since_of
+from paybridge.services.outages import is_outage
 from paybridge.services.salesforce_logs import add_integration_log
-from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Retry, Task, one_by_one
+from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Postpone, Task, one_by_one
 
 _log = structlog.get_logger(__name__)
 
@@ -75,7 +76,7 @@ class ReconciliationService:
 
     async def reconcile(self, payment_id: str, *, force: bool = False) -> Outcome:
         """Ask Checkout.com when an outcome is overdue (`force`: whatever the state) and
-        merge its answer; Retry when Checkout.com cannot answer now."""
+        merge its answer; Postpone when Checkout.com cannot answer now."""
         async with self._uow() as uow:
             payment = await uow.payments.get(payment_id)
             actions = await uow.payments.list_actions(payment_id) if payment else []
@@ -97,7 +98,9 @@ class ReconciliationService:
                 if isinstance(error, CheckoutNotFound):
                     _log.warning("payment.reconcile.unknown", checkout_payment_id=checkout_id)
                     return Done()
-                return Retry(error.message) if error.is_transient else Dead(error.message)
+                if is_outage(error):  # Checkout.com away: ask again later, attempts kept
+                    return Postpone(error.message, whole_lane=error.is_transient)
+                return Dead(error.message)
         async with self._uow() as uow:
             locked = await uow.payments.get_by_checkout_id(checkout_id, for_update=True)
             assert locked is not None

@@ -32,7 +32,6 @@ from paybridge.services.tasks import (
     Done,
     Outcome,
     Postpone,
-    Retry,
     Task,
     one_by_one,
 )
@@ -100,7 +99,7 @@ class SalesforceDisputeSync:
                 error=error.message,
             )
             return Dead(error.message)
-        except SalesforceError as error:
-            return Retry(error.message)
+        except SalesforceError as error:  # an outage: the dispute waits with every sync
+            return Postpone(error.message)
         _log.info("salesforce.dispute.synced", dispute_id=dispute_id, status=row["status"])
         return Done()

@@ -44,7 +44,7 @@ from paybridge.services.salesforce_logs import (
 )
 from paybridge.services.salesforce_state import links_logs_to_payment, records_of, type_order
 from paybridge.services.salesforce_writes import SalesforceWriter, Write, WriteReport
-from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Postpone, Retry, Task
+from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Postpone, Task
 
 # `ledger.enqueue_sync` keys a payment's pending sync `sync:{payments.id}`.
 PAYMENT_SYNC_KEY_PREFIX = "sync:"
@@ -219,7 +219,8 @@ class SalesforceSyncService:
         if failed is not None:
             write, failure = failed
             reason = failure.describe(write.record)
-            return Retry(reason) if failure.transient else Dead(reason)
+            # A locked row or a record that failed transiently: this payment waits, alone.
+            return Postpone(reason, whole_lane=False) if failure.transient else Dead(reason)
         essential = [
             index
             for index, write in enumerate(report.writes)
@@ -230,11 +231,12 @@ class SalesforceSyncService:
         return self._interrupted(report.interrupted, now)
 
     def _interrupted(self, error: SalesforceError | None, now: datetime) -> Outcome:
+        """The call failed as a whole (limit, auth, outage): never the task's fault, so it
+        never spends attempts; every Salesforce task waits with it."""
         message = error.message if error is not None else "not attempted"
         if isinstance(error, SalesforceRateLimited | SalesforceAuthError):
-            # Not the task's fault: hold the whole kind, keep everything queued.
             return Postpone(message, until=now + self._config.pause_on_limit)
-        return Retry(message)
+        return Postpone(message)
 
     async def _record(
         self, settled: Sequence[tuple[_Payment, Outcome]], report: WriteReport, now: datetime
@@ -250,7 +252,10 @@ class SalesforceSyncService:
             for payment, outcome in settled:
                 sent, rejected = report.log_outcomes(owner=payment.id)
                 synced += sent
-                refused += rejected
+                if isinstance(outcome, Done):
+                    refused += rejected
+                # Else the logs failed on the lookup to a payment Salesforce refused or never
+                # got: still pending, for the payment's next sync or the sweep (without it).
                 skipped += payment.skipped_logs
                 version = int(payment.row["version"])
                 if isinstance(outcome, Done):
@@ -309,7 +314,10 @@ class SalesforceSyncService:
         now = self._clock()
         ratio = self._config.log_throttle_ratio
         if self._writer.usage_above(ratio) and await self._writer.refresh_usage_above(ratio):
-            held = Postpone("Salesforce API usage is high: logs held", until=self._later(now))
+            # Only the logs wait (payment syncs go on), and waiting spends no attempts.
+            held = Postpone(
+                "Salesforce API usage is high: logs held", until=self._later(now), whole_lane=False
+            )
             return dict.fromkeys((task.id for task in tasks), held)
         async with self._uow() as uow:
             rows = await uow.logs.pending_detached(

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from paybridge.services.outages import is_outage
+
 
 @dataclass(frozen=True, slots=True)
 class Task:
@@ -17,6 +19,9 @@ class Task:
     kind: str
     payload: dict[str, Any]
     attempts: int
+    # This run is the task's last chance: a failure now dead-letters it, so a handler that
+    # holds something for the task (a reserved amount) settles it first.
+    last_attempt: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +45,18 @@ class Dead:
 
 @dataclass(frozen=True, slots=True)
 class Postpone:
-    """Not this task's fault (e.g. Salesforce's API limit): hold every task of its kind."""
+    """Not this task's fault: a provider or the database is away (unreachable, 5xx, timeout,
+    rate or daily limit), or work is held on purpose. The attempt is given back, so an outage
+    of any length never dead-letters a task.
+
+    `until`: when the provider said to come back (a limit's pause); None = the worker's capped
+    outage back-off. `whole_lane`: the provider itself is away, so every task of the lane
+    waits too, instead of each discovering the outage alone; False when only this task's
+    subject is busy (a locked row) or only this task needs the provider."""
 
     error: str
-    until: datetime
+    until: datetime | None = None
+    whole_lane: bool = True
 
 
 Outcome = Done | Retry | Dead | Postpone
@@ -53,8 +66,17 @@ Outcome = Done | Retry | Dead | Postpone
 BatchHandler = Callable[[Sequence[Task]], Awaitable[Mapping[int, Outcome]]]
 
 
+def outcome_of_error(exc: Exception) -> Outcome:
+    """What an exception out of a handler means: an outage postpones this task alone (its
+    handler did not say the provider is away for everyone); anything else is a Retry."""
+    message = f"{type(exc).__name__}: {exc}"[:2000]
+    if is_outage(exc):
+        return Postpone(message, whole_lane=False)
+    return Retry(message)
+
+
 def one_by_one(handle: Callable[[Task], Awaitable[Outcome]]) -> BatchHandler:
-    """Adapt a per-task handler; an exception becomes a Retry with its message."""
+    """Adapt a per-task handler; an exception becomes an outcome (`outcome_of_error`)."""
 
     async def batch(tasks: Sequence[Task]) -> Mapping[int, Outcome]:
         results: dict[int, Outcome] = {}
@@ -62,7 +84,7 @@ def one_by_one(handle: Callable[[Task], Awaitable[Outcome]]) -> BatchHandler:
             try:
                 results[task.id] = await handle(task)
             except Exception as exc:  # noqa: BLE001 — the runner records and backs off
-                results[task.id] = Retry(f"{type(exc).__name__}: {exc}"[:2000])
+                results[task.id] = outcome_of_error(exc)
         return results
 
     return batch

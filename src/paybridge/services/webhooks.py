@@ -85,8 +85,8 @@ class WebhookService:
         metrics: Metrics,
         secrets: WebhookSecrets,
         inbox_retention: timedelta,
+        disputes: DisputeEvents,
         prune_every: timedelta = timedelta(hours=1),
-        disputes: DisputeEvents | None = None,
         concurrency: int = 8,
     ) -> None:
         self._uow = uow
@@ -199,8 +199,6 @@ class WebhookService:
                 await uow.events.mark(event_row_id, status=status, at=now, error=ignored)
                 await uow.commit()
                 return Done()
-        if self._disputes is None:
-            return Done()  # kept as received until dispute processing is configured
         prepared = await self._disputes.prepare(event)  # outside any transaction
         now = self._clock()
         async with self._uow() as uow:

@@ -1,29 +1,44 @@
 """The worker loop: lease due tasks (`FOR UPDATE SKIP LOCKED`), run them, record outcomes.
 
 Several worker processes may share one PostgreSQL database: a task is leased to one of
-them; a worker that dies leaves its lease to lapse and the task is claimed again. Attempts
-back off exponentially with jitter and end in the dead-letter state, never in deletion.
+them, the lease renewed while it runs, and its outcome recorded only while the row is still
+leased to that worker. A worker that dies is seen gone through its presence lock and its
+tasks are claimed again at once (else when the lease lapses). Failures of the task back
+off exponentially with jitter and end in the dead-letter state, never in deletion; outages
+postpone, with a capped back-off shared by the task family, and never spend attempts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import socket
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
 from paybridge.domain.clock import Clock
 from paybridge.metrics import Metrics
 from paybridge.persistence.doorbell import Doorbell
+from paybridge.persistence.presence import Presence
 from paybridge.persistence.uow import UnitOfWorkFactory
-from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Postpone, Retry, Task
+from paybridge.services.outages import is_outage
+from paybridge.services.tasks import (
+    BatchHandler,
+    Dead,
+    Done,
+    Outcome,
+    Postpone,
+    Retry,
+    Task,
+    outcome_of_error,
+)
 
 _log = structlog.get_logger(__name__)
 
@@ -47,6 +62,9 @@ class WorkerConfig:
     max_attempts: int = 12
     backoff_base_s: float = 1.0
     backoff_max_s: float = 600.0
+    # Outages (provider or database away) postpone without spending attempts; their
+    # back-off grows from `backoff_base_s` up to this, so a returning provider is seen soon.
+    outage_backoff_max_s: float = 60.0
     # One claim loop per task family; off on SQLite, a single writer where more loops would
     # only contend for its one write lock.
     lanes: bool = True
@@ -56,6 +74,12 @@ class WorkerConfig:
 
     def limits(self, lane: str) -> LaneLimits:
         return self.lane_limits.get(lane, LaneLimits(batch_size=self.batch_size))
+
+
+def family_of(kind: str) -> str:
+    """A task kind's family (`salesforce.sync_payment` → `salesforce`): the tasks that share
+    one provider, so an outage seen by one holds them all."""
+    return kind.split(".", 1)[0]
 
 
 def backoff_s(attempts: int, *, base_s: float, max_s: float, rng: random.Random) -> float:
@@ -76,6 +100,7 @@ class Worker:
         worker_id: str | None = None,
         rng: random.Random | None = None,
         doorbell: Doorbell | None = None,
+        presence: Callable[[str], Presence] | None = None,
     ) -> None:
         self._uow = uow
         self._handlers = handlers
@@ -86,8 +111,16 @@ class Worker:
         self._rng = rng or random.Random()  # noqa: S311 — jitter, not security
         self._doorbell = doorbell
         self._stopping = asyncio.Event()
+        self._presence = presence
+        self._take_over = False  # set while this worker's presence lock is held
         self._lane_of = {kind: self._lane_name(kind) for kind in handlers}
         self._wake = {lane: asyncio.Event() for lane in self._lane_of.values()}
+        self._family_kinds: dict[str, list[str]] = defaultdict(list)
+        for kind in handlers:
+            self._family_kinds[family_of(kind)].append(kind)
+        self._outages: dict[str, int] = defaultdict(int)  # family → postponed batches in a row
+        self._task_outages: dict[int, int] = {}  # task → postponed alone, in a row
+        self._paused_until: dict[str, datetime] = {}  # lane → no claims before
 
     def stop(self) -> None:
         """Finish the batch in hand, claim nothing more."""
@@ -105,16 +138,33 @@ class Worker:
         _log.info("worker.started", worker_id=self.worker_id, lanes=dict(lanes))
         stop_listening = self._doorbell.listen(self._on_bell) if self._doorbell else None
         try:
-            async with asyncio.TaskGroup() as group:
-                for lane, kinds in lanes.items():
-                    group.create_task(self._lane(kinds, self._config.limits(lane)))
+            async with contextlib.AsyncExitStack() as stack:
+                presence = None
+                if self._presence is not None:
+                    presence = await stack.enter_async_context(self._presence(self.worker_id))
+                    self._take_over = True
+                async with asyncio.TaskGroup() as group:
+                    if presence is not None:
+                        group.create_task(self._keep_presence(presence))
+                    for lane, kinds in lanes.items():
+                        group.create_task(self._lane(kinds, self._config.limits(lane)))
         finally:
+            self._take_over = False
             if stop_listening is not None:
                 stop_listening()
         _log.info("worker.stopped", worker_id=self.worker_id)
 
+    async def _keep_presence(self, presence: Presence) -> None:
+        """Take the presence lock again should its session have been lost meanwhile."""
+        while not self._stopping.is_set():
+            await self._pause(self._config.lease_s / 3)
+            try:
+                await presence.keep()
+            except Exception:  # noqa: BLE001 — the database is away: try again later
+                _log.warning("worker.presence.unavailable", worker_id=self.worker_id)
+
     def _lane_name(self, kind: str) -> str:
-        return kind.split(".", 1)[0] if self._config.lanes else "all"
+        return family_of(kind) if self._config.lanes else "all"
 
     def _on_bell(self, kinds: frozenset[str]) -> None:
         for kind in kinds:
@@ -125,10 +175,12 @@ class Worker:
     async def _lane(self, kinds: Sequence[str], limits: LaneLimits) -> None:
         """Claim and run batches of `kinds`, up to `limits.in_flight` at once; on stop, the
         batches in hand are finished before this returns."""
-        wake = self._wake[self._lane_of[kinds[0]]]
+        lane = self._lane_of[kinds[0]]
+        wake = self._wake[lane]
         slots = asyncio.Semaphore(max(limits.in_flight, 1))
         async with asyncio.TaskGroup() as running:
             while not self._stopping.is_set():
+                await self._sit_out_outage(lane)
                 await slots.acquire()
                 try:
                     tasks = await self._claim(kinds, limit=limits.batch_size)
@@ -142,6 +194,16 @@ class Worker:
                     continue
                 slots.release()
                 await self._idle(wake)
+
+    async def _sit_out_outage(self, lane: str) -> None:
+        """While the lane's provider is away, claim nothing (new tasks wait with the rest)."""
+        until = self._paused_until.get(lane)
+        while until is not None and not self._stopping.is_set():
+            left = (until - self._clock()).total_seconds()
+            if left <= 0:
+                break
+            await self._pause(min(left, self._config.poll_interval_s * 10))
+            until = self._paused_until.get(lane)
 
     async def _idle(self, wake: asyncio.Event) -> None:
         """Nothing due: wait for the next poll, a bell for this lane, or stop."""
@@ -173,9 +235,55 @@ class Worker:
         by_kind: dict[str, list[Task]] = defaultdict(list)
         for task in tasks:
             by_kind[task.kind].append(task)
-        for kind, group in by_kind.items():
-            outcomes = await self._run_group(kind, group)
-            await self._record(group, outcomes)
+        async with self._heartbeat([task.id for task in tasks]):
+            for kind, group in by_kind.items():
+                outcomes = await self._run_group(kind, group)
+                await self._store(group, outcomes)
+
+    async def _store(self, group: Sequence[Task], outcomes: Mapping[int, Outcome]) -> None:
+        """Record the outcomes, waiting out a database outage for as long as the lease
+        lasts: the work is done, and running it again would spend another attempt."""
+        deadline = asyncio.get_running_loop().time() + self._config.lease_s
+        for attempt in itertools.count(1):
+            try:
+                await self._record(group, outcomes)
+                return
+            except Exception as exc:
+                if not is_outage(exc) or asyncio.get_running_loop().time() >= deadline:
+                    raise
+                _log.warning("worker.record.retry", error_type=type(exc).__name__)
+            delay = backoff_s(
+                attempt,
+                base_s=self._config.backoff_base_s,
+                max_s=self._config.lease_s / 3,
+                rng=self._rng,
+            )
+            await asyncio.sleep(delay)
+
+    @contextlib.asynccontextmanager
+    async def _heartbeat(self, task_ids: Sequence[int]) -> AsyncIterator[None]:
+        """Renew the batch's leases while it runs: a slow batch (several Salesforce calls,
+        each with its own retry budget) never outlives its lease and runs twice."""
+        beat = asyncio.create_task(self._renew(task_ids))
+        try:
+            yield
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+    async def _renew(self, task_ids: Sequence[int]) -> None:
+        lease = timedelta(seconds=self._config.lease_s)
+        while True:
+            await asyncio.sleep(self._config.lease_s / 3)
+            try:
+                async with self._uow() as uow:
+                    await uow.outbox.renew(
+                        task_ids, owner=self.worker_id, locked_until=self._clock() + lease
+                    )
+                    await uow.commit()
+            except Exception:  # noqa: BLE001 — the lease may lapse; a takeover is still safe
+                _log.warning("worker.lease.renewal_failed", worker_id=self.worker_id)
 
     async def drain(self, *, max_cycles: int = 1000) -> int:
         """Run until nothing is due (tests, CLI one-shots); returns tasks run."""
@@ -195,11 +303,16 @@ class Worker:
                 lease=timedelta(seconds=self._config.lease_s),
                 worker_id=self.worker_id,
                 kinds=list(kinds if kinds is not None else self._handlers),
+                take_over=self._take_over,
             )
             await uow.commit()
         return [
             Task(
-                id=int(r["id"]), kind=r["kind"], payload=dict(r["payload"]), attempts=r["attempts"]
+                id=int(r["id"]),
+                kind=r["kind"],
+                payload=dict(r["payload"]),
+                attempts=r["attempts"],
+                last_attempt=r["attempts"] >= self._config.max_attempts,
             )
             for r in rows
         ]
@@ -210,26 +323,42 @@ class Worker:
             return await handler(group)
         except Exception as exc:  # noqa: BLE001 — every task of the batch is retried
             _log.exception("worker.handler.failed", kind=kind)
-            return {task.id: Retry(f"{type(exc).__name__}: {exc}"[:2000]) for task in group}
+            outcome = outcome_of_error(exc)
+            return dict.fromkeys((task.id for task in group), outcome)
 
     async def _record(self, group: Sequence[Task], outcomes: Mapping[int, Outcome]) -> None:
+        """Store each task's outcome, only where the task is still leased to this worker."""
         now = self._clock()
         config = self._config
+        me = self.worker_id
+        family = family_of(group[0].kind)
+        family_until: datetime | None = None
         async with self._uow() as uow:
             done: list[int] = []
             for task in group:
                 outcome = outcomes.get(task.id, Retry("handler gave no outcome"))
                 self._metrics.tasks.labels(task.kind, type(outcome).__name__.lower()).inc()
+                if not isinstance(outcome, Postpone):
+                    self._task_outages.pop(task.id, None)
                 if isinstance(outcome, Done):
                     done.append(task.id)
                 elif isinstance(outcome, Postpone):
+                    run_at = self._postponed_until(task, outcome, family, now)
                     await uow.outbox.retry_later(
-                        task.id, error=outcome.error, run_at=outcome.until, now=now
+                        task.id, error=outcome.error, run_at=run_at, now=now, owner=me, counts=False
                     )
-                    await uow.outbox.postpone_kind(task.kind, until=outcome.until, now=now)
+                    if outcome.whole_lane:
+                        family_until = max(family_until or run_at, run_at)
+                    _log.warning(
+                        "worker.task.postponed",
+                        kind=task.kind,
+                        task_id=task.id,
+                        until=run_at.isoformat(),
+                        error=outcome.error,
+                    )
                 elif isinstance(outcome, Dead) or task.attempts >= config.max_attempts:
                     error = outcome.error
-                    await uow.outbox.bury(task.id, error=error, now=now)
+                    await uow.outbox.bury(task.id, error=error, now=now, owner=me)
                     _log.error("worker.task.dead", kind=task.kind, task_id=task.id, error=error)
                 else:
                     delay = backoff_s(
@@ -243,17 +372,52 @@ class Worker:
                         error=outcome.error,
                         run_at=now + timedelta(seconds=delay),
                         now=now,
+                        owner=me,
                     )
                     _log.warning(
                         "worker.task.retry", kind=task.kind, task_id=task.id, error=outcome.error
                     )
-            await uow.outbox.complete_many(done, now=now)
+            if family_until is not None:
+                # The provider is away for every task of the family: they all wait.
+                kinds = self._family_kinds[family]
+                await uow.outbox.postpone_kinds(kinds, until=family_until, now=now)
+            await uow.outbox.complete_many(done, now=now, owner=me)
             await uow.commit()
+        if family_until is not None:
+            self._outages[family] += 1
+            if config.lanes:
+                lane = self._lane_of[group[0].kind]
+                self._paused_until[lane] = max(self._paused_until.get(lane, now), family_until)
+        elif done:
+            self._outages[family] = 0
+
+    def _postponed_until(
+        self, task: Task, outcome: Postpone, family: str, now: datetime
+    ) -> datetime:
+        """When the provider said (a limit's pause), else the capped outage back-off: shared
+        by the family when the provider is away, the task's own when only it waits."""
+        if outcome.until is not None:
+            return outcome.until
+        if outcome.whole_lane:
+            streak = self._outages[family] + 1
+        else:
+            if len(self._task_outages) > 10_000:  # tasks taken over elsewhere leave entries
+                self._task_outages.clear()
+            streak = self._task_outages[task.id] = self._task_outages.get(task.id, 0) + 1
+        delay = backoff_s(
+            streak,
+            base_s=self._config.backoff_base_s,
+            max_s=self._config.outage_backoff_max_s,
+            rng=self._rng,
+        )
+        return now + timedelta(seconds=delay)
 
     async def release_claimed(self) -> None:
         """On shutdown: give back what this worker leased but did not start."""
         async with self._uow() as uow:
             for row in await uow.outbox.list_for(status="running"):
                 if row["claimed_by"] == self.worker_id:
-                    await uow.outbox.release(int(row["id"]), now=self._clock())
+                    await uow.outbox.release(
+                        int(row["id"]), now=self._clock(), owner=self.worker_id
+                    )
             await uow.commit()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from paybridge.container import Container
+from paybridge.persistence.presence import Presence
 from paybridge.services.tasks import BatchHandler
 from paybridge.worker.runner import LaneLimits, Worker, WorkerConfig
 
@@ -28,6 +31,7 @@ def build_worker(container: Container, *, worker_id: str | None = None) -> Worke
             max_attempts=settings.max_attempts,
             backoff_base_s=settings.backoff_base_s,
             backoff_max_s=settings.backoff_max_s,
+            outage_backoff_max_s=settings.outage_backoff_max_s,
             lanes=not container.settings.is_sqlite,
             lane_limits={
                 "salesforce": LaneLimits(
@@ -39,4 +43,9 @@ def build_worker(container: Container, *, worker_id: str | None = None) -> Worke
         ),
         worker_id=worker_id,
         doorbell=container.doorbell,
+        # On PostgreSQL a running worker holds a presence lock, so others take over its
+        # tasks the moment its process is gone; SQLite keeps a single worker.
+        presence=None
+        if container.settings.is_sqlite
+        else functools.partial(Presence, container.engine),
     )

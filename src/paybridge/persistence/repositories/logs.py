@@ -84,8 +84,10 @@ class IntegrationLogRepository:
 
     async def pending_detached(self, *, limit: int, sync_key_prefix: str) -> Sequence[RowMapping]:
         """Pending logs no payment sync will carry: those without a payment, and those of a
-        payment already in Salesforce with no sync pending or running (`sync_key_prefix` +
-        payment id is that sync's dedupe key). Adds `payment_synced` to each row."""
+        payment with no sync pending or running (`sync_key_prefix` + payment id is that
+        sync's dedupe key) — one never synced included (parked on a refused record: its
+        failure log must still get there). Adds `payment_synced` to each row, so a log of a
+        payment not in Salesforce goes without the lookup to it."""
         sync_in_flight = exists(
             select(outbox.c.id).where(
                 outbox.c.dedupe_key == literal(sync_key_prefix) + integration_logs.c.payment_id,
@@ -100,10 +102,7 @@ class IntegrationLogRepository:
             )
             .where(
                 integration_logs.c.sync_status == "pending",
-                or_(
-                    integration_logs.c.payment_id.is_(None),
-                    and_(payment_synced, ~sync_in_flight),
-                ),
+                or_(integration_logs.c.payment_id.is_(None), ~sync_in_flight),
             )
             .order_by(integration_logs.c.occurred_at, integration_logs.c.id)
             .limit(limit)

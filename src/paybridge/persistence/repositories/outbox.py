@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import (
     Integer,
     RowMapping,
@@ -25,8 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from paybridge.persistence.dialect import PerDialect
+from paybridge.persistence.presence import gone
 from paybridge.persistence.tables import outbox
 from paybridge.persistence.types import UTCDateTime
+
+_log = structlog.get_logger(__name__)
 
 PENDING = "pending"
 RUNNING = "running"
@@ -119,6 +123,20 @@ _COMPLETE = (
         last_error=None,
     )
 )
+# The same, only for rows still leased to `b_owner`: a worker whose lease was taken over
+# (it stalled, or was thought dead) must not finish what another worker now runs.
+_COMPLETE_MINE = _COMPLETE.where(
+    outbox.c.claimed_by == bindparam("b_owner"), outbox.c.status == RUNNING
+)
+_RENEW = (
+    update(outbox)
+    .where(
+        outbox.c.id.in_(bindparam("b_ids", expanding=True)),
+        outbox.c.claimed_by == bindparam("b_owner"),
+        outbox.c.status == RUNNING,
+    )
+    .values(locked_until=bindparam("b_locked_until"))
+)
 
 _BRING_FORWARD = (
     update(outbox)
@@ -179,11 +197,16 @@ class OutboxRepository:
         lease: timedelta,
         worker_id: str,
         kinds: Sequence[str] | None = None,
+        take_over: bool = False,
     ) -> Sequence[RowMapping]:
         """Lease up to `limit` due tasks (or ones whose lease lapsed: their worker died).
 
         A pending task waits while a twin with its dedupe key is running, so two workers
-        never work on one subject at once (an older full-state write could land last)."""
+        never work on one subject at once (an older full-state write could land last).
+        `take_over` (PostgreSQL, workers that hold their presence lock): the tasks of an
+        owner whose process is gone are due at once, not when their lease lapses."""
+        if take_over:
+            await self._lapse_leases_of_gone_owners(now=now, worker_id=worker_id)
         if kinds is None:
             due = await self._conn.execute(_DUE, {"now": now, "limit": limit})
         else:
@@ -201,68 +224,142 @@ class OutboxRepository:
         rows = (await self._conn.execute(_CLAIM, claim)).mappings().all()
         return sorted(rows, key=lambda row: (row["next_attempt_at"], row["id"]))
 
-    async def complete(self, task_id: int, *, now: datetime) -> None:
-        await self.complete_many([task_id], now=now)
+    async def _lapse_leases_of_gone_owners(self, *, now: datetime, worker_id: str) -> None:
+        owners = await self._conn.execute(
+            select(outbox.c.claimed_by)
+            .distinct()
+            .where(
+                outbox.c.status == RUNNING,
+                outbox.c.locked_until >= now,
+                outbox.c.claimed_by.is_not(None),
+                outbox.c.claimed_by != worker_id,
+            )
+        )
+        dead = await gone(self._conn, [str(owner) for owner in owners.scalars()])
+        if dead:
+            await self._conn.execute(
+                update(outbox)
+                .where(outbox.c.status == RUNNING, outbox.c.claimed_by.in_(dead))
+                .values(locked_until=now - timedelta(seconds=1))
+            )
+            _log.warning("worker.owner.gone", owners=dead)
 
-    async def complete_many(self, task_ids: Sequence[int], *, now: datetime) -> None:
+    async def complete(self, task_id: int, *, now: datetime, owner: str | None = None) -> None:
+        await self.complete_many([task_id], now=now, owner=owner)
+
+    async def complete_many(
+        self, task_ids: Sequence[int], *, now: datetime, owner: str | None = None
+    ) -> None:
+        """Mark done; with `owner`, only the rows still leased to it."""
         if not task_ids:
             return
-        await self._conn.execute(_COMPLETE, {"b_ids": list(task_ids), "b_now": now})
+        params: dict[str, Any] = {"b_ids": list(task_ids), "b_now": now}
+        if owner is None:
+            await self._conn.execute(_COMPLETE, params)
+        else:
+            await self._conn.execute(_COMPLETE_MINE, {**params, "b_owner": owner})
+
+    async def renew(self, task_ids: Sequence[int], *, owner: str, locked_until: datetime) -> int:
+        """Extend the lease of the rows still leased to `owner` (the worker's heartbeat);
+        returns how many it still holds."""
+        if not task_ids:
+            return 0
+        params = {"b_ids": list(task_ids), "b_owner": owner, "b_locked_until": locked_until}
+        return int((await self._conn.execute(_RENEW, params)).rowcount)
 
     async def retry_later(
-        self, task_id: int, *, error: str, run_at: datetime, now: datetime
+        self,
+        task_id: int,
+        *,
+        error: str,
+        run_at: datetime,
+        now: datetime,
+        owner: str | None = None,
+        counts: bool = True,
     ) -> None:
-        """Back to pending for another attempt — unless a newer pending twin supersedes it."""
-        await self._requeue(
-            task_id, now=now, values={"next_attempt_at": run_at, "last_error": error}
-        )
+        """Back to pending for another attempt — unless a newer pending twin supersedes it.
+        `counts=False` (an outage, not the task's failure) gives the claim's attempt back, so
+        an outage of any length never brings a task closer to the dead letters."""
+        values: dict[str, Any] = {"next_attempt_at": run_at, "last_error": error}
+        if not counts:
+            values["attempts"] = outbox.c.attempts - 1
+        await self._requeue(task_id, now=now, owner=owner, values=values)
 
-    async def release(self, task_id: int, *, now: datetime) -> None:
+    async def release(self, task_id: int, *, now: datetime, owner: str | None = None) -> None:
         """Give a claimed task back untouched (graceful shutdown): the attempt does not count."""
         await self._requeue(
-            task_id, now=now, values={"attempts": outbox.c.attempts - 1, "next_attempt_at": now}
+            task_id,
+            now=now,
+            owner=owner,
+            values={"attempts": outbox.c.attempts - 1, "next_attempt_at": now},
         )
 
-    async def bury(self, task_id: int, *, error: str, now: datetime) -> None:
+    async def bury(
+        self, task_id: int, *, error: str, now: datetime, owner: str | None = None
+    ) -> None:
         """Dead-letter: kept and visible, never deleted."""
+        stmt = update(outbox).where(outbox.c.id == task_id)
+        if owner is not None:
+            stmt = stmt.where(outbox.c.claimed_by == owner, outbox.c.status == RUNNING)
         await self._conn.execute(
-            update(outbox)
-            .where(outbox.c.id == task_id)
-            .values(status=DEAD, last_error=error, updated_at=now, locked_until=None)
+            stmt.values(status=DEAD, last_error=error, updated_at=now, locked_until=None)
         )
 
-    async def _requeue(self, task_id: int, *, now: datetime, values: dict[str, Any]) -> None:
+    async def _requeue(
+        self, task_id: int, *, now: datetime, values: dict[str, Any], owner: str | None = None
+    ) -> None:
         twin = aliased(outbox)
         no_pending_twin = ~exists(
             select(twin.c.id).where(
                 twin.c.dedupe_key == outbox.c.dedupe_key, twin.c.status == PENDING
             )
         )
-        stmt = (
-            update(outbox)
-            .where(outbox.c.id == task_id, or_(outbox.c.dedupe_key.is_(None), no_pending_twin))
-            .values(status=PENDING, locked_until=None, claimed_by=None, updated_at=now, **values)
+        stmt = update(outbox).where(
+            outbox.c.id == task_id, or_(outbox.c.dedupe_key.is_(None), no_pending_twin)
+        )
+        if owner is not None:
+            stmt = stmt.where(outbox.c.claimed_by == owner, outbox.c.status == RUNNING)
+        stmt = stmt.values(
+            status=PENDING, locked_until=None, claimed_by=None, updated_at=now, **values
         )
         result = await self._conn.execute(stmt)
         if result.rowcount == 0:
-            await self.complete(task_id, now=now)
+            await self.complete(task_id, now=now, owner=owner)
 
-    async def postpone_kind(self, kind: str, *, until: datetime, now: datetime) -> None:
-        """Hold every pending task of `kind` until `until` (e.g. Salesforce API limit hit)."""
+    async def postpone_kinds(self, kinds: Sequence[str], *, until: datetime, now: datetime) -> None:
+        """Hold every pending task of `kinds` until `until`: their provider is away."""
         await self._conn.execute(
             update(outbox)
             .where(
-                outbox.c.kind == kind, outbox.c.status == PENDING, outbox.c.next_attempt_at < until
+                outbox.c.kind.in_(list(kinds)),
+                outbox.c.status == PENDING,
+                outbox.c.next_attempt_at < until,
             )
             .values(next_attempt_at=until, updated_at=now)
         )
 
     async def retry_dead(self, *, now: datetime, kind: str | None = None) -> int:
-        stmt = update(outbox).where(outbox.c.status == DEAD)
-        if kind is not None:
-            stmt = stmt.where(outbox.c.kind == kind)
+        """Give dead-lettered tasks a new round of attempts; returns how many.
+
+        At most one row per dedupe key may be pending: a dead task whose subject already has
+        a pending twin (or a newer dead one) is completed instead, the twin doing its work."""
+        twin = aliased(outbox)
+        superseded = exists(
+            select(twin.c.id).where(
+                twin.c.dedupe_key == outbox.c.dedupe_key,
+                or_(twin.c.status == PENDING, and_(twin.c.status == DEAD, twin.c.id > outbox.c.id)),
+            )
+        )
+        dead = [outbox.c.status == DEAD] + ([outbox.c.kind == kind] if kind is not None else [])
+        await self._conn.execute(
+            update(outbox)
+            .where(*dead, outbox.c.dedupe_key.is_not(None), superseded)
+            .values(status=DONE, done_at=now, updated_at=now)
+        )
         result = await self._conn.execute(
-            stmt.values(status=PENDING, attempts=0, next_attempt_at=now, updated_at=now)
+            update(outbox)
+            .where(*dead)
+            .values(status=PENDING, attempts=0, next_attempt_at=now, updated_at=now)
         )
         return int(result.rowcount)
 
