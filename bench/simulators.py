@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import uvicorn
-from tests.simulators.checkout import CheckoutSimulator
-from tests.simulators.salesforce import SalesforceSimulator
 
 from bench.traffic import order_id
+from paybridge.sandbox.checkout_sim import CheckoutSimulator
+from paybridge.sandbox.salesforce_sim import SalesforceSimulator
 
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]

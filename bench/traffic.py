@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tests.api.payloads import payment_body
+from paybridge.sandbox.requests import payment_body
 
 WEBHOOK_PATH = "/v1/webhooks/checkout"
 PAYMENTS_PATH = "/v1/payments"

@@ -3,8 +3,8 @@
 Shared test helper: `validate_against_spec(body, "PaymentRequest")` raises `SpecValidationError`
 (an `AssertionError`) naming every violation. `$ref`s resolve against the whole spec document,
 and `discriminator` mappings are followed, so `source.type == "token"` is checked against
-`01_PaymentRequestTokenSource`. The spec lives in the `shared/` folder beside the repository
-(CI clones the repository next to it); without it the calling test fails, never skips.
+`01_PaymentRequestTokenSource`. The spec is carried in
+`tests/reference/` (its source and date in the README there).
 
 The 2023 bundle has a few authoring slips that no real body could satisfy; they are repaired
 on load, in `_repair`, and nowhere else.
@@ -27,7 +27,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SPEC_PATH = REPO_ROOT.parent / "shared" / "reference" / "checkout" / "openapi" / "nas-openapi.json"
+SPEC_PATH = REPO_ROOT / "tests" / "reference" / "checkout" / "openapi" / "nas-openapi.json"
 SPEC_URI = "urn:paybridge:checkout:nas-openapi"
 
 _OAS_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"})
@@ -78,8 +78,8 @@ def load_spec() -> dict[str, Any]:
     """The repaired spec document (read once per test run)."""
     if not SPEC_PATH.is_file():
         pytest.fail(
-            f"Checkout.com OpenAPI spec not found at {SPEC_PATH}: the shared/ reference folder "
-            "must sit beside the repository checkout",
+            f"Checkout.com OpenAPI spec not found at {SPEC_PATH}: it is part of the repository "
+            "(tests/reference/README.md)",
             pytrace=False,
         )
     document = _repair(json.loads(SPEC_PATH.read_text(encoding="utf-8")))

@@ -1,51 +1,8 @@
-"""Request bodies as Apex `JSON.serialize` would send them."""
+"""Request bodies as Apex `JSON.serialize` would send them; they live in the package
+(`paybridge.sandbox.requests`), where the benchmarks use them too."""
 
 from __future__ import annotations
 
-import copy
-from typing import Any
+from paybridge.sandbox.requests import CUSTOMER, ORDER, TOKEN, payment_body, with_order
 
-TOKEN = "tok_4gzeau5o2uqubbk6fufs3m7p54"
-
-ORDER: dict[str, Any] = {
-    "attributes": {
-        "type": "Order",
-        "url": "/services/data/v66.0/sobjects/Order/8015g00000AbCdEAAV",
-    },
-    "Id": "8015g00000AbCdEAAV",
-    "OrderNumber": "00000100",
-    "AccountId": "0015g00000XyZaBAAV",
-    "TotalAmount": 149.90,
-    "CurrencyIsoCode": "EUR",
-    "BillingStreet": "Keizersgracht 1\nSecond floor",
-    "BillingCity": "Amsterdam",
-    "BillingPostalCode": "1015 CJ",
-    "BillingCountryCode": "NL",
-    "BillingState": None,
-    "Custom_Field__c": "kept but unused",
-}
-
-CUSTOMER: dict[str, Any] = {
-    "attributes": {"type": "Contact"},
-    "Id": "0035g00000QwErTAAV",
-    "Email": "ana@example.com",
-    "FirstName": "Ana",
-    "LastName": "de Vries",
-}
-
-
-def payment_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "order": copy.deepcopy(ORDER),
-        "customer": copy.deepcopy(CUSTOMER),
-        "payment_method": {"type": "token", "token": TOKEN},
-        "capture": False,
-    }
-    body.update(overrides)
-    return body
-
-
-def with_order(**fields: Any) -> dict[str, Any]:
-    body = payment_body()
-    body["order"].update(fields)
-    return body
+__all__ = ["CUSTOMER", "ORDER", "TOKEN", "payment_body", "with_order"]

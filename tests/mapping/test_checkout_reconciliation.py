@@ -12,7 +12,7 @@ from paybridge.adapters.checkout.models import PAYMENT_ACTIONS, PaymentAction, P
 from paybridge.domain.status import ActionStatus, ActionType
 from paybridge.mapping.checkout_reconciliation import facts_from_actions, facts_from_status
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared/reference/checkout/samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "reference/checkout/samples"
 
 
 def sample_actions() -> list[PaymentAction]:

@@ -16,7 +16,7 @@ from paybridge.adapters.checkout.models import (
 )
 from tests.checkout_spec import REPO_ROOT
 
-SAMPLES = REPO_ROOT.parent / "shared" / "reference" / "checkout" / "samples"
+SAMPLES = REPO_ROOT / "tests" / "reference" / "checkout" / "samples"
 
 BASE_URL = "https://api.sandbox.checkout.com"
 SECRET_KEY = "sk_sbox_m73dzbpy7cf3gfd46xr4yj5xo4e"

@@ -27,7 +27,7 @@ from paybridge.adapters.salesforce.errors import SalesforceAuthError, Salesforce
 
 INSTANCE = "https://acme.my.salesforce.com"
 TOKEN_URL = f"{INSTANCE}/services/oauth2/token"
-FIXTURES = Path(__file__).resolve().parents[4] / "shared/reference/salesforce/restforce"
+FIXTURES = Path(__file__).resolve().parents[2] / "reference/salesforce/restforce"
 
 
 def fixture(name: str) -> object:

@@ -32,7 +32,7 @@ from paybridge.mapping.salesforce_records import SalesforceRecord
 INSTANCE = "https://acme.my.salesforce.com"
 TOKEN_URL = f"{INSTANCE}/services/oauth2/token"
 DATA = f"{INSTANCE}/services/data/v66.0"
-FIXTURES = Path(__file__).resolve().parents[4] / "shared/reference/salesforce/restforce"
+FIXTURES = Path(__file__).resolve().parents[2] / "reference/salesforce/restforce"
 
 
 def fixture(name: str) -> Any:
