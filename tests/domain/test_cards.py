@@ -72,3 +72,34 @@ def test_a_card_number_next_to_an_iban_is_still_found() -> None:
     assert looks_like_card_number("iban BE69539007547016 card 4242424242424242")
     # An IBAN-shaped string with a wrong checksum is not exempt.
     assert looks_like_card_number("BE00 4242 4242 4242 4242")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Keizersgracht 1 4242 4242 4242 4242",  # the house number joins the digit run
+        "Keizersgracht 12-4242-4242-4242-4242",
+        "4242 4242 4242 4242 7",  # a trailing digit group after the card
+        "Order 00000100 4242 4242 4242 4242 paid",
+        "+31 4242 4242 4242 4242",  # too long for a phone number: checked as digits
+    ],
+)
+def test_a_card_number_inside_a_longer_run_of_digit_groups_is_found(text: str) -> None:
+    assert looks_like_card_number(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NL91 ABNA 0417 1643 00",  # a valid IBAN (ISO 13616 example)
+        "DE89 3704 0044 0532 0130 00",  # a valid IBAN (ISO 13616 example)
+        "+31 20 555 0134 5",  # E.164 with its country code, 12 digits
+        "+44 20 7946 0958",
+        "+1 212 555 0199",
+        "+49 1512 3456 787",  # 13 digits after "+" that pass Luhn: a phone, not a card
+        "00000100 00000101",  # two OrderNumbers
+        "Keizersgracht 1 1015 CJ",
+    ],
+)
+def test_ibans_phone_numbers_and_order_numbers_pass(text: str) -> None:
+    assert not looks_like_card_number(text)

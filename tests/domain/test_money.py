@@ -63,3 +63,29 @@ def test_parse_decimal_never_uses_float() -> None:
     for bad in (True, 1.5, None, "abc"):
         with pytest.raises(MoneyError):
             parse_decimal(bad)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Decimal("1E+5000"),
+        Decimal("1E+999990"),
+        "1E+999990",
+        Decimal("1E-999990"),
+        "9" * 61,
+        Decimal("1" * 40),
+        Decimal("Infinity"),
+        Decimal("NaN"),
+        "sNaN",
+    ],
+)
+def test_amounts_out_of_bounds_are_refused_before_any_scaling(value: object) -> None:
+    with pytest.raises(MoneyError) as refused:
+        to_minor(parse_decimal(value), "EUR")
+    assert refused.value.code == "invalid_amount"
+
+
+def test_a_large_but_bounded_exponent_is_too_large_not_a_crash() -> None:
+    with pytest.raises(MoneyError) as refused:
+        to_minor(Decimal("1E+20"), "EUR")
+    assert refused.value.code == "amount_too_large"

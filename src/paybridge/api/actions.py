@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from paybridge.api.deps import (
     ContainerDep,
@@ -38,14 +37,9 @@ async def _act(
     kind: ActionKind,
     model: type[CaptureCreate | VoidCreate | RefundCreate],
 ) -> JSONResponse:
-    limit = container.settings.max_body_bytes
-    if request.headers.get("content-length") in (None, "0") and not request.headers.get(
-        "content-type"
-    ):
-        body: BaseModel = model()
-        raw: dict[str, object] = {}
-    else:
-        body, raw = await json_body(request, model, limit=limit)
+    body, raw = await json_body(
+        request, model, limit=container.settings.max_body_bytes, empty_is_object=True
+    )
     assert isinstance(body, CaptureCreate | VoidCreate | RefundCreate)
     result = await container.actions.request(
         payment_id,

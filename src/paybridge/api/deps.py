@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from paybridge.api.errors import request_id_of, validation_error
 from paybridge.container import Container
 from paybridge.domain.cards import find_card_numbers
+from paybridge.domain.json_input import MAX_DEPTH, find_control_characters, nesting_exceeds
 from paybridge.errors import (
     ErrorDetail,
     InvalidRequest,
@@ -91,16 +92,23 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+def _malformed(message: str) -> ValidationFailed:
+    return ValidationFailed(
+        "The body is not valid JSON.",
+        code="malformed_json",
+        details=[ErrorDetail(field="body", code="malformed_json", message=message[:200])],
+    )
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """JSON with numbers as Decimal (money never passes through a float)."""
+    """JSON with numbers as Decimal (money never passes through a float), nested at most
+    `MAX_DEPTH` levels (checked before parsing, so no recursion limit is ever reached)."""
+    if nesting_exceeds(raw):
+        raise _malformed(f"arrays and objects nest deeper than {MAX_DEPTH} levels")
     try:
         data = json.loads(raw, parse_float=Decimal, object_pairs_hook=_reject_duplicate_keys)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(
-            "The body is not valid JSON.",
-            code="malformed_json",
-            details=[ErrorDetail(field="body", code="malformed_json", message=str(exc)[:200])],
-        ) from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise _malformed(str(exc)) from exc
     if not isinstance(data, dict):
         raise ValidationFailed(
             "The body must be a JSON object.",
@@ -126,16 +134,43 @@ def refuse_card_data(data: object) -> None:
         )
 
 
-async def json_body(request: Request, model: type[M], *, limit: int) -> tuple[M, dict[str, Any]]:
-    """Parse, guard and validate a JSON body; returns the model and the raw (Decimal) dict."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "application/json":
-        raise UnsupportedMediaType(
-            "Content-Type must be application/json.", code="unsupported_media_type"
+def refuse_control_characters(data: object) -> None:
+    """NUL (which PostgreSQL text cannot hold) or another control character in any key or
+    string → 422 naming the field; tab and line breaks are text."""
+    paths = list(find_control_characters(data))
+    if paths:
+        raise ValidationFailed(
+            "Text must not contain NUL or other control characters.",
+            code="validation_failed",
+            details=[
+                ErrorDetail(
+                    field=path, code="invalid_characters", message="contains a control character"
+                )
+                for path in paths
+            ],
         )
+
+
+async def json_body(
+    request: Request, model: type[M], *, limit: int, empty_is_object: bool = False
+) -> tuple[M, dict[str, Any]]:
+    """Parse, guard and validate a JSON body; returns the model and the raw (Decimal) dict.
+
+    With `empty_is_object`, no body at all means `{}` (a void, or "capture/refund the rest",
+    sent with or without a Content-Type); any body that is there must be application/json.
+    """
     raw = await read_limited_body(request, limit)
-    data = parse_json_object(raw)
-    refuse_card_data(data)
+    if not raw and empty_is_object:
+        data: dict[str, Any] = {}
+    else:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise UnsupportedMediaType(
+                "Content-Type must be application/json.", code="unsupported_media_type"
+            )
+        data = parse_json_object(raw)
+        refuse_card_data(data)
+        refuse_control_characters(data)
     try:
         return model.model_validate(data), data
     except ValidationError as exc:

@@ -1,7 +1,12 @@
-"""Correlation id (accept/echo X-Request-ID) and request metrics, as plain ASGI middleware."""
+"""Correlation id (accept/echo X-Request-ID) and request metrics, as plain ASGI middleware.
+
+It also refuses, before any route runs, a path holding NUL or another control character
+(`/v1/payments/%00`): no resource is named that way, and such text must never reach a query.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -9,6 +14,8 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paybridge.domain.json_input import has_control_character
+from paybridge.errors import NotFound, to_envelope
 from paybridge.metrics import Metrics
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -39,7 +46,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if has_control_character(scope["path"]):
+                await _not_found(request_id, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
@@ -54,3 +64,11 @@ class RequestContextMiddleware:
                 duration_ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+async def _not_found(request_id: str, send: Send) -> None:
+    error = NotFound("No resource has that name.", code="not_found")
+    body = json.dumps(to_envelope(error, request_id)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -12,8 +12,11 @@ from decimal import Decimal
 
 from paybridge.domain.iban import is_valid_iban
 
-# Digit runs, allowing single spaces or dashes between digit groups ("4242 4242-4242 4242").
-_CANDIDATE = re.compile(r"(?<![\d])\d(?:[ -]?\d){12,18}(?![\d])")
+# Runs of digit groups joined by single spaces or dashes ("1 4242 4242-4242 4242").
+_RUN = re.compile(r"(?<!\d)\d+(?:[ -]\d+)*")
+# E.164: a phone number written with its "+" country code has at most 15 digits.
+_PHONE_DIGITS = 15
+_SEPARATOR = re.compile(r"[ -]")
 _IBAN_CANDIDATE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 
 
@@ -38,12 +41,31 @@ def _without_ibans(text: str) -> str:
     return _IBAN_CANDIDATE.sub(drop, text)
 
 
+def _has_card_window(groups: list[str]) -> bool:
+    """True when consecutive whole groups hold 13–19 digits passing Luhn: a card number
+    hidden behind a house number ("1 4242 4242 4242 4242") is found, while windows that
+    split a group (which would flag one long number in ten) are not tried."""
+    for start in range(len(groups)):
+        digits = ""
+        for group in groups[start:]:
+            digits += group
+            if len(digits) > 19:
+                break
+            if len(digits) >= 13 and passes_luhn(digits):
+                return True
+    return False
+
+
 def looks_like_card_number(text: str) -> bool:
-    """True when `text` contains a 13–19 digit run (spaces/dashes allowed) passing Luhn
-    that is not part of a valid IBAN."""
-    for match in _CANDIDATE.finditer(_without_ibans(text)):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and passes_luhn(digits):
+    """True when a run of digit groups in `text` (spaces/dashes between groups) holds 13–19
+    digits passing Luhn, outside a valid IBAN and outside a "+" phone number."""
+    text = _without_ibans(text)
+    for match in _RUN.finditer(text):
+        groups = _SEPARATOR.split(match.group())
+        is_phone = text[match.start() - 1 : match.start()] == "+"
+        if is_phone and sum(map(len, groups)) <= _PHONE_DIGITS:
+            continue
+        if _has_card_window(groups):
             return True
     return False
 

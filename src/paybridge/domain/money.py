@@ -6,7 +6,7 @@ Checkout.com counts JPY, KRW, ISK… in whole units, BHD, KWD, JOD… in thousan
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 # ISO 4217 active codes (2024) that Checkout.com may process; used to refuse typos early.
 ISO_CURRENCIES = frozenset(
@@ -28,6 +28,10 @@ ZERO_DECIMAL = frozenset("BIF CLF DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XA
 THREE_DECIMAL = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
 
 MAX_MINOR_DIGITS = 9
+# Bounds checked before any scaling: an exponent like 1E+999990 would otherwise make
+# `int()`/`str()` build a million-digit integer on the event loop.
+MAX_AMOUNT_DIGITS = 30
+MAX_AMOUNT_EXPONENT = 30
 
 
 class MoneyError(ValueError):
@@ -59,19 +63,22 @@ def to_minor(amount: Decimal, currency: str) -> int:
     """
     if not is_known_currency(currency):
         raise MoneyError("invalid_currency", f"{currency!r} is not an ISO 4217 currency code")
+    bounded(amount)
     try:
-        if not amount.is_finite():
-            raise MoneyError("invalid_amount", "amount must be a finite number")
         scaled = amount.scaleb(exponent(currency))
         integral = scaled.to_integral_value()
-    except InvalidOperation as exc:
+        if scaled != integral:
+            raise MoneyError(
+                "invalid_amount_precision",
+                f"{currency} amounts have at most {exponent(currency)} decimal places",
+            )
+        if integral.adjusted() >= MAX_MINOR_DIGITS:
+            raise MoneyError("amount_too_large", "amount exceeds 9 digits in minor units")
+        minor = int(integral)
+    except (ArithmeticError, ValueError) as exc:
+        if isinstance(exc, MoneyError):
+            raise
         raise MoneyError("invalid_amount", "amount is not a number") from exc
-    if scaled != integral:
-        raise MoneyError(
-            "invalid_amount_precision",
-            f"{currency} amounts have at most {exponent(currency)} decimal places",
-        )
-    minor = int(integral)
     if minor <= 0:
         raise MoneyError("invalid_amount", "amount must be greater than zero")
     if len(str(minor)) > MAX_MINOR_DIGITS:
@@ -95,15 +102,37 @@ def format_major(amount_minor: int, currency: str) -> str:
     return str(to_major(amount_minor, currency))
 
 
+def bounded(amount: Decimal) -> Decimal:
+    """`amount` if it is finite with at most 30 digits and an exponent within ±30, else a
+    MoneyError: nothing larger is money, and bounding first keeps scaling cheap."""
+    if not amount.is_finite():
+        raise MoneyError("invalid_amount", "amount must be a finite number")
+    exponent_ = amount.as_tuple().exponent
+    assert isinstance(exponent_, int)  # finite, so never 'n', 'N' or 'F'
+    if (
+        len(amount.as_tuple().digits) > MAX_AMOUNT_DIGITS
+        or abs(exponent_) > MAX_AMOUNT_EXPONENT
+        or abs(amount.adjusted()) > MAX_AMOUNT_EXPONENT
+    ):
+        raise MoneyError("invalid_amount", "amount has too many digits or too large an exponent")
+    return amount
+
+
 def parse_decimal(value: object) -> Decimal:
-    """Parse a JSON number or decimal string without passing through float."""
+    """Parse a JSON number or decimal string without passing through float, bounded in
+    digits and exponent before anything scales it."""
     if isinstance(value, bool):
         raise MoneyError("invalid_amount", "amount must be a number")
     if isinstance(value, Decimal):
-        return value
+        return bounded(value)
     if isinstance(value, int | str):
+        text = str(value).strip()
+        if len(text) > 2 * MAX_AMOUNT_DIGITS:
+            raise MoneyError("invalid_amount", "amount has too many digits")
         try:
-            return Decimal(str(value).strip())
-        except InvalidOperation as exc:
+            return bounded(Decimal(text))
+        except (ArithmeticError, ValueError) as exc:
+            if isinstance(exc, MoneyError):
+                raise
             raise MoneyError("invalid_amount", "amount is not a decimal number") from exc
     raise MoneyError("invalid_amount", "amount must be a JSON number or a decimal string")

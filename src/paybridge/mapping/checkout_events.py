@@ -14,6 +14,7 @@ from typing import Any
 
 from paybridge.domain.balances import Balances, balances_from
 from paybridge.domain.facts import ActionFact, payment_placeholder_key
+from paybridge.domain.json_input import MAX_DEPTH, has_nul, nesting_exceeds
 from paybridge.domain.status import ActionStatus, ActionType
 
 # event type → (action type, action status)
@@ -97,10 +98,14 @@ def _parse_time(value: object) -> datetime | None:
 
 def parse_envelope(raw: bytes) -> EventEnvelope:
     """Lenient: `created_on` or `timestamp`; unknown fields ignored; `data` must be an object."""
+    if nesting_exceeds(raw):
+        raise UnreadableEvent(f"not JSON: nested deeper than {MAX_DEPTH} levels")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise UnreadableEvent(f"not JSON: {exc}") from exc
+    if has_nul(body):
+        raise UnreadableEvent("a string holds NUL (U+0000)")
     if not isinstance(body, dict):
         raise UnreadableEvent("not a JSON object")
     event_id, event_type, data = body.get("id"), body.get("type"), body.get("data")

@@ -113,7 +113,7 @@ class ActionService:
             key=idempotency_key,
             operation=operation,
             request_fingerprint=fingerprint(
-                operation, {"payment": checkout_payment_id, **raw_body}
+                operation, {"payment": checkout_payment_id, **raw_body}, money=("amount",)
             ),
         )
         if isinstance(claim, StoredResponse):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from typing import Any
 
 from paybridge.domain.clock import Clock
 from paybridge.domain.ids import checkout_idempotency_key, new_id
+from paybridge.domain.money import MoneyError, parse_decimal
 from paybridge.errors import Conflict, ValidationFailed
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -47,23 +49,54 @@ class StoredResponse:
     body: dict[str, Any]
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+# Salesforce system fields that change whenever anyone touches the record; Apex re-serializing
+# the same Order for a retry may carry new values, which must not look like another request.
+VOLATILE_FIELDS = frozenset(
+    {
+        "SystemModstamp",
+        "LastModifiedDate",
+        "LastModifiedById",
+        "LastViewedDate",
+        "LastReferencedDate",
+    }
+)
+
+
+def _money(value: Any) -> Any:
+    """An amount as money: `50`, `50.0` and `"50.00"` all read `"50"`."""
+    try:
+        return format(parse_decimal(value).normalize(), "f")
+    except MoneyError:
+        return value  # not an amount at all: the validation that follows refuses it
+
+
+def _canonical(value: Any, money: frozenset[str] = frozenset(), path: str = "") -> Any:
+    if isinstance(value, bool):
+        return value
+    if path in money or isinstance(value, int | Decimal):
+        return _money(value)
     if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
+        return {
+            str(k): _canonical(v, money, f"{path}.{k}" if path else str(k))
+            for k, v in value.items()
+            if k not in VOLATILE_FIELDS and not (k == "url" and path.endswith("attributes"))
+        }
     if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
+        return [_canonical(v, money, f"{path}[{i}]") for i, v in enumerate(value)]
     return value
 
 
-def fingerprint(operation: str, body: Any) -> str:
+def fingerprint(operation: str, body: Any, *, money: Iterable[str] = ()) -> str:
     """Stable hash of what was asked: same key + different body is detected by this.
 
-    Decimals are normalized, so `50`, `50.0` and `"50.00"` are the same amount.
+    Numbers, and the strings at the dotted `money` paths, are compared as money, so `50`,
+    `50.0` and `"50.00"` are the same amount; Salesforce's volatile system fields are left
+    out, so a re-serialized record is the same request.
     """
     canonical = json.dumps(
-        {"operation": operation, "body": _canonical(body)}, sort_keys=True, separators=(",", ":")
+        {"operation": operation, "body": _canonical(body, frozenset(money))},
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -113,7 +113,11 @@ class PaymentService:
         claim = await self._idempotency.begin(
             key=idempotency_key,
             operation=CREATE_OPERATION,
-            request_fingerprint=fingerprint(CREATE_OPERATION, raw_body),
+            request_fingerprint=fingerprint(
+                CREATE_OPERATION,
+                raw_body,
+                money=[f"order.{name}" for name in self._field_map.order.total_amount],
+            ),
             record_id=record_id,
             payload={
                 "wire": wire.to_wire(),
