@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from paybridge.domain.money import MoneyError, parse_decimal
 
@@ -14,7 +15,8 @@ def _to_decimal(value: object) -> Decimal:
     try:
         return parse_decimal(value)
     except MoneyError as exc:
-        raise ValueError(exc.message) from exc
+        # The money code (`invalid_amount`) becomes the error detail's code.
+        raise PydanticCustomError(exc.code, exc.message) from exc
 
 
 MajorAmount = Annotated[
