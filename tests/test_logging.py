@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import structlog
 
-from paybridge.logging import REDACTED, configure_logging, redact_value
+from paybridge.domain.redaction import REDACTED
+from paybridge.logging import configure_logging, redact_value
 
 
 def test_nested_values_are_masked() -> None:
@@ -47,3 +49,29 @@ def test_log_lines_are_json_and_redacted(capsys: pytest.CaptureFixture[str]) -> 
     assert line["email"] == REDACTED
     assert line["detail"] == REDACTED
     assert line["level"] == "info"
+
+
+def test_standard_library_lines_and_their_tracebacks_are_redacted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """uvicorn and SQLAlchemy log through `logging`, not structlog: same redaction."""
+    configure_logging("INFO", secrets=["configured-api-key-0123456789"])
+    try:
+        raise ValueError("bad input ana@example.com with configured-api-key-0123456789")
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    out = capsys.readouterr().out
+    assert "Traceback" in out
+    assert "ValueError: bad input" in out
+    assert "ana@example.com" not in out
+    assert "configured-api-key-0123456789" not in out
+
+
+def test_structlog_tracebacks_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", secrets=["configured-api-key-0123456789"])
+    try:
+        raise RuntimeError("card 4242 4242 4242 4242 key configured-api-key-0123456789")
+    except RuntimeError:
+        structlog.get_logger("t").exception("request.crashed")
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "RuntimeError: card [redacted] key [redacted]" in line["exception"]

@@ -28,6 +28,7 @@ from paybridge.api.middleware import RequestContextMiddleware
 from paybridge.api.openapi import install_openapi
 from paybridge.container import Container
 from paybridge.domain.clock import Clock, utc_now
+from paybridge.domain.redaction import TextRedactor
 from paybridge.logging import configure_logging
 from paybridge.mapping.field_map import load_field_map
 from paybridge.mapping.markets_file import load_market_config
@@ -80,7 +81,7 @@ def build_container(
         pool_timeout_s=settings.database.pool_timeout_s,
     )
     doorbell = Doorbell()
-    uow = unit_of_work_factory(engine, doorbell)
+    uow = unit_of_work_factory(engine, doorbell, TextRedactor(settings.secret_values()))
     cko = settings.checkout
     checkout_http = build_http_client(
         base_url=cko.base_url,
@@ -283,7 +284,7 @@ def build_salesforce_sync(
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
     settings = settings or (container.settings if container else Settings())
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
     built = container or build_container(settings)
 
     @asynccontextmanager

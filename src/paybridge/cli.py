@@ -154,7 +154,7 @@ def worker() -> None:
 
 
 async def _run_worker(settings: Settings) -> None:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
     container = build_container(settings)
     runner = build_worker(container)
     loop = asyncio.get_running_loop()

@@ -1,20 +1,22 @@
 """structlog JSON logging: correlation id on every line, redaction as a safety net.
 
 Code never passes secrets or personal data to a log call; the redaction processor exists
-for the day someone forgets.
+for the day someone forgets. It runs after exceptions are formatted (a traceback quotes
+values too), over the standard library's log lines as well (uvicorn, SQLAlchemy), and masks
+the configured secrets by value besides anything shaped like a key, an e-mail or a card.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
 from paybridge.domain.cards import looks_like_card_number
+from paybridge.domain.redaction import EMAIL, REDACTED, SECRET_SHAPES, TextRedactor
 
 SENSITIVE_KEYS = frozenset(
     {
@@ -44,9 +46,8 @@ SENSITIVE_KEYS = frozenset(
         "number",
     }
 )
-_SECRET_SHAPES = re.compile(r"\b(sk|pk)_(sbox_|test_)?[A-Za-z0-9-]{8,}\b")
-_EMAIL = re.compile(r"[^\s@\"']+@[^\s@\"']+\.[A-Za-z]{2,}")
-REDACTED = "[redacted]"
+# Free text that may quote anything (tracebacks, exception messages): masked piece by piece.
+_TEXT_KEYS = frozenset({"exception", "error", "stack"})
 
 
 def redact_value(value: Any) -> Any:
@@ -64,29 +65,70 @@ def redact_value(value: Any) -> Any:
         if digits and looks_like_card_number(value):
             return REDACTED
         if "k_" in value:
-            value = _SECRET_SHAPES.sub(REDACTED, value)
+            value = SECRET_SHAPES.sub(REDACTED, value)
         if "@" in value:
-            value = _EMAIL.sub(REDACTED, value)
+            value = EMAIL.sub(REDACTED, value)
         return value
     return value
+
+
+class Redactor:
+    """The redaction of one process: shapes everywhere, plus its configured secrets."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._text = TextRedactor(secrets)
+
+    def __call__(
+        self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for key in list(event_dict):
+            value = event_dict[key]
+            if key.lower() in SENSITIVE_KEYS:
+                event_dict[key] = REDACTED
+            elif isinstance(value, str) and (key == "event" or key in _TEXT_KEYS):
+                event_dict[key] = self._text(value)
+            else:
+                event_dict[key] = self._secrets_masked(redact_value(value))
+        return event_dict
+
+    def _secrets_masked(self, value: Any) -> Any:
+        if not self._text.secrets:
+            return value
+        if isinstance(value, str):
+            return self._text(value)
+        if isinstance(value, Mapping):
+            return {k: self._secrets_masked(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._secrets_masked(item) for item in value]
+        return value
+
+
+class RedactingFormatter(logging.Formatter):
+    """Standard-library log lines (uvicorn, SQLAlchemy, asyncio), tracebacks included,
+    pass through the same redaction as paybridge's own."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__("%(message)s")
+        self._text = TextRedactor(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._text(super().format(record))
 
 
 def redaction_processor(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    for key in list(event_dict):
-        if key == "event":
-            continue
-        if key.lower() in SENSITIVE_KEYS:
-            event_dict[key] = REDACTED
-        else:
-            event_dict[key] = redact_value(event_dict[key])
-    return event_dict
+    """Shape-based redaction alone (no configured secrets known)."""
+    return Redactor()(_logger, _method, event_dict)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Idempotent: JSON lines on stdout, contextvars (correlation id) merged into each."""
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper(), force=True)
+def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> None:
+    """Idempotent: JSON lines on stdout, contextvars (correlation id) merged into each;
+    `secrets` (the configured keys, `Settings.secret_values()`) are masked wherever they show."""
+    secrets = tuple(secrets)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(RedactingFormatter(secrets))
+    logging.basicConfig(handlers=[handler], level=level.upper(), force=True)
     # httpx logs every request line in plain text; paybridge logs its calls itself.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -94,9 +136,10 @@ def configure_logging(level: str = "INFO") -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            redaction_processor,  # before the timestamp, which never needs it
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # Tracebacks are text by now, so redaction sees what they quote.
             structlog.processors.format_exc_info,
+            Redactor(secrets),  # before the timestamp, which never needs it
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

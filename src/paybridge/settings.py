@@ -6,9 +6,11 @@ production refuses placeholder secrets.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Self
+from urllib.parse import unquote
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -201,6 +203,13 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret in clear (keys, signature keys, the database password):
+        what log redaction masks wherever it appears, whatever its shape."""
+        found = [value.get_secret_value() for value in _secrets_in(self)]
+        password = _url_password(self.database_url)
+        return [value for value in [*found, password] if value]
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Self:
         if self.environment is not Environment.PRODUCTION:
@@ -222,3 +231,23 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def _secrets_in(node: object) -> Iterator[SecretStr]:
+    if isinstance(node, SecretStr):
+        yield node
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from _secrets_in(getattr(node, name))
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from _secrets_in(item)
+
+
+def _url_password(url: str) -> str | None:
+    """The password of a `scheme://user:password@host/db` URL, without parsing the rest."""
+    _, _, rest = url.partition("://")
+    credentials, at, _ = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return None
+    return unquote(credentials.split(":", 1)[1])

@@ -9,14 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def create_engine(url: str, *, pool_size: int = 20, pool_timeout_s: float = 5.0) -> AsyncEngine:
-    """One engine per process; SQLite gets WAL and a busy timeout so API and worker coexist."""
+    """One engine per process; SQLite gets WAL and a busy timeout so API and worker coexist.
+
+    Bound parameters stay out of error messages (`hide_parameters`): a failed statement's
+    text ends up in logs and in stored task errors, and its parameters hold personal data."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_async_engine(
         url,
+        hide_parameters=True,
         pool_size=pool_size,
         # No overflow: under a burst, opening and closing extra connections per request
         # costs more than waiting for a pooled one (bounded by pool_timeout → 503).

@@ -11,6 +11,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from paybridge.domain.redaction import Redact, redact_text
 from paybridge.persistence.doorbell import Doorbell
 from paybridge.persistence.repositories.disputes import DisputeRepository
 from paybridge.persistence.repositories.events import InboundEventRepository
@@ -30,9 +31,12 @@ class UnitOfWork:
     logs: IntegrationLogRepository
     disputes: DisputeRepository
 
-    def __init__(self, engine: AsyncEngine, doorbell: Doorbell | None = None) -> None:
+    def __init__(
+        self, engine: AsyncEngine, doorbell: Doorbell | None = None, redact: Redact = redact_text
+    ) -> None:
         self._engine = engine
         self._doorbell = doorbell
+        self._redact = redact  # for error text the repositories store
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
         self._autocommit = False
@@ -52,11 +56,12 @@ class UnitOfWork:
         else:
             self._tx = await self._conn.begin()
         conn = self._conn
-        self.payments = PaymentRepository(conn)
+        redact = self._redact
+        self.payments = PaymentRepository(conn, redact=redact)
         self.idempotency = IdempotencyRepository(conn)
-        self.events = InboundEventRepository(conn, note_due=self._due_kinds.add)
-        self.outbox = OutboxRepository(conn, note_due=self._due_kinds.add)
-        self.logs = IntegrationLogRepository(conn)
+        self.events = InboundEventRepository(conn, note_due=self._due_kinds.add, redact=redact)
+        self.outbox = OutboxRepository(conn, note_due=self._due_kinds.add, redact=redact)
+        self.logs = IntegrationLogRepository(conn, redact=redact)
         self.disputes = DisputeRepository(conn)
         return self
 
@@ -85,6 +90,7 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
 def unit_of_work_factory(
-    engine: AsyncEngine, doorbell: Doorbell | None = None
+    engine: AsyncEngine, doorbell: Doorbell | None = None, redact: Redact = redact_text
 ) -> UnitOfWorkFactory:
-    return lambda: UnitOfWork(engine, doorbell)
+    """`redact` masks the error text repositories store (`TextRedactor` of the secrets)."""
+    return lambda: UnitOfWork(engine, doorbell, redact)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paybridge.domain.redaction import Redact, redact_text
 from paybridge.persistence.dialect import PerDialect, is_postgres
 from paybridge.persistence.tables import inbound_events, outbox
 
@@ -83,10 +84,15 @@ _STORE_WITH_TASK = """
 
 class InboundEventRepository:
     def __init__(
-        self, conn: AsyncConnection, *, note_due: Callable[[str], None] | None = None
+        self,
+        conn: AsyncConnection,
+        *,
+        note_due: Callable[[str], None] | None = None,
+        redact: Redact = redact_text,
     ) -> None:
         self._conn = conn
         self._note_due = note_due or (lambda _kind: None)
+        self._redact = redact
 
     async def insert_if_absent(self, values: dict[str, Any]) -> bool:
         """Store a delivery; False for a duplicate (the unique key decides, not a lookup)."""
@@ -151,6 +157,7 @@ class InboundEventRepository:
     async def mark(
         self, row_id: str, *, status: str, at: datetime, error: str | None = None
     ) -> None:
+        error = self._redact(error) if error is not None else None
         values: dict[str, Any] = {"b_id": row_id, "status": status, "error": error}
         if status in {"handled", "ignored"}:
             values["handled_at"] = at

@@ -82,6 +82,9 @@ class IdempotencyRepository:
                 response_status=status,
                 response_body=body,
                 payment_id=payment_id,
+                # The request (e-mail, address) was kept only to resume it; the stored
+                # response and the fingerprint are all a replay needs.
+                request_payload=None,
                 recovery_point="finished",
                 locked_at=None,
                 updated_at=now,
@@ -89,10 +92,8 @@ class IdempotencyRepository:
         )
 
     async def delete_expired(self, *, now: datetime) -> int:
-        """Forget finished keys past retention; unfinished ones stay for recovery."""
-        stmt = delete(idempotency_keys).where(
-            idempotency_keys.c.expires_at < now,
-            idempotency_keys.c.response_status.is_not(None),
-        )
+        """Forget keys past retention, finished or not: an unfinished one holds the request
+        (e-mail, address), and its recovery (24 h at most) ended long before it expires."""
+        stmt = delete(idempotency_keys).where(idempotency_keys.c.expires_at < now)
         result = await self._conn.execute(stmt)
         return int(result.rowcount)

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paybridge.domain.redaction import Redact, redact_text
 from paybridge.persistence.grouping import group_by
 from paybridge.persistence.tables import integration_logs, outbox, payments
 
@@ -61,10 +62,14 @@ _MARK = (
 
 
 class IntegrationLogRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *, redact: Redact = redact_text) -> None:
         self._conn = conn
+        self._redact = redact  # for error text it stores
 
     async def add(self, values: dict[str, Any]) -> None:
+        """Store one log row; its message (often an upstream error's text) is redacted."""
+        if values.get("message"):
+            values = {**values, "message": self._redact(values["message"])}
         await self._conn.execute(_ADD, values)
 
     async def list_for_payment(self, payment_id: str) -> Sequence[RowMapping]:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
+from paybridge.domain.redaction import Redact, redact_text
 from paybridge.persistence.dialect import PerDialect
 from paybridge.persistence.presence import gone
 from paybridge.persistence.tables import outbox
@@ -151,10 +152,15 @@ _BRING_FORWARD = (
 
 class OutboxRepository:
     def __init__(
-        self, conn: AsyncConnection, *, note_due: Callable[[str], None] | None = None
+        self,
+        conn: AsyncConnection,
+        *,
+        note_due: Callable[[str], None] | None = None,
+        redact: Redact = redact_text,
     ) -> None:
         self._conn = conn
         self._note_due = note_due or (lambda _kind: None)
+        self._redact = redact
 
     async def enqueue(
         self,
@@ -280,7 +286,7 @@ class OutboxRepository:
         """Back to pending for another attempt — unless a newer pending twin supersedes it.
         `counts=False` (an outage, not the task's failure) gives the claim's attempt back, so
         an outage of any length never brings a task closer to the dead letters."""
-        values: dict[str, Any] = {"next_attempt_at": run_at, "last_error": error}
+        values: dict[str, Any] = {"next_attempt_at": run_at, "last_error": self._redact(error)}
         if not counts:
             values["attempts"] = outbox.c.attempts - 1
         await self._requeue(task_id, now=now, owner=owner, values=values)
@@ -302,7 +308,9 @@ class OutboxRepository:
         if owner is not None:
             stmt = stmt.where(outbox.c.claimed_by == owner, outbox.c.status == RUNNING)
         await self._conn.execute(
-            stmt.values(status=DEAD, last_error=error, updated_at=now, locked_until=None)
+            stmt.values(
+                status=DEAD, last_error=self._redact(error), updated_at=now, locked_until=None
+            )
         )
 
     async def _requeue(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import RowMapping, Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paybridge.domain.redaction import Redact, redact_text
 from paybridge.persistence.dialect import PerDialect
 from paybridge.persistence.grouping import group_by
 from paybridge.persistence.tables import payment_actions, payments
@@ -54,8 +55,9 @@ _ACTIONS_OF = (
 
 
 class PaymentRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *, redact: Redact = redact_text) -> None:
         self._conn = conn
+        self._redact = redact  # for error text it stores
 
     async def insert_if_absent(self, values: dict[str, Any]) -> RowMapping | None:
         """Insert a payment unless its Checkout.com id is known: the new row (locked by this
@@ -109,7 +111,9 @@ class PaymentRepository:
         """Record a sync of `version` (or its failure). `synced_version` only moves forward:
         a slower worker that wrote an older version never overwrites a newer one's mark."""
         if error is not None:
-            await self._conn.execute(_UPDATE, {"b_id": payment_id, "last_sync_error": error})
+            await self._conn.execute(
+                _UPDATE, {"b_id": payment_id, "last_sync_error": self._redact(error)}
+            )
             return
         await self._conn.execute(
             _MARK_SYNCED, {"b_id": payment_id, "b_version": version, "b_at": at}
