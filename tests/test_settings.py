@@ -67,3 +67,28 @@ def test_production_refuses_placeholders() -> None:
 def test_secrets_do_not_print() -> None:
     settings = Settings.model_validate({"checkout": {"secret_key": "sk_sbox_verysecret"}})
     assert "verysecret" not in repr(settings)
+
+
+def test_secret_values_lists_every_configured_secret_and_the_database_password() -> None:
+    settings = Settings.model_validate(
+        {
+            "database_url": "postgresql+asyncpg://paybridge:p%40ss-word@db.internal/paybridge",
+            "api_keys": "key-one-0123456789abcdef,key-two-0123456789abcdef",
+            "checkout": {"secret_key": "sk_sbox_x", "webhook_signature_keys": "whk-1,whk-2"},
+            "salesforce": {"client_secret": "sf-secret"},
+        }
+    )
+    assert set(settings.secret_values()) == {
+        "p@ss-word",
+        "key-one-0123456789abcdef",
+        "key-two-0123456789abcdef",
+        "sk_sbox_x",
+        "whk-1",
+        "whk-2",
+        "sf-secret",
+    }
+
+
+def test_a_database_url_without_a_password_adds_none() -> None:
+    settings = Settings.model_validate({"database_url": "sqlite+aiosqlite:///./paybridge.db"})
+    assert settings.secret_values() == []

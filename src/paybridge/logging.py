@@ -115,13 +115,6 @@ class RedactingFormatter(logging.Formatter):
         return self._text(super().format(record))
 
 
-def redaction_processor(
-    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
-    """Shape-based redaction alone (no configured secrets known)."""
-    return Redactor()(_logger, _method, event_dict)
-
-
 def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> None:
     """Idempotent: JSON lines on stdout, contextvars (correlation id) merged into each;
     `secrets` (the configured keys, `Settings.secret_values()`) are masked wherever they show."""
