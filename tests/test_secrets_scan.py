@@ -201,6 +201,8 @@ async def test_hostile_traffic_leaves_no_secret_or_email_in_logs_or_storage(
     assert "Traceback" in logs  # with their tracebacks, which quote the values
     for secret in secrets:
         assert secret not in logs
+    for near in [*near_misses(API_KEY), *near_misses(WEBHOOK_AUTHORIZATION)]:
+        assert near not in logs  # what a caller got almost right is not logged either
     assert EMAIL not in logs
     assert CARD not in logs
     assert CARD.replace(" ", "") not in logs
