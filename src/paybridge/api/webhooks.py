@@ -44,6 +44,7 @@ _HEADERS = [
 @router.post(
     "/checkout",
     summary="Receive a Checkout.com webhook",
+    operation_id="receiveCheckoutWebhook",
     description="Checkout.com delivers events here (at least once, in any order). The event is "
     "stored before the 200; duplicates, unknown types and unreadable bodies are acknowledged "
     "too, so Checkout.com never retries what cannot improve.",
