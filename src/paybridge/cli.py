@@ -16,7 +16,10 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from paybridge.adapters.salesforce.errors import SalesforceError
-from paybridge.api.salesforce_openapi import salesforce_external_service
+from paybridge.api.salesforce_openapi import (
+    external_service_registration,
+    salesforce_external_service,
+)
 from paybridge.app import build_container, build_salesforce_client, create_app
 from paybridge.container import Container
 from paybridge.logging import configure_logging
@@ -192,16 +195,27 @@ def migrate() -> None:
     show_default=True,
     help="The OpenAPI 3.0 rendering Salesforce External Services registers.",
 )
+@click.option(
+    "--registration-output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(
+        "salesforce/force-app/main/default/externalServiceRegistrations/"
+        "Paybridge.externalServiceRegistration-meta.xml"
+    ),
+    show_default=True,
+    help="The package's ExternalServiceRegistration carrying that rendering.",
+)
 @click.option("--check", is_flag=True, help="Fail if a file differs from the app's spec.")
-def openapi(output: Path, salesforce_output: Path, check: bool) -> None:
+def openapi(output: Path, salesforce_output: Path, registration_output: Path, check: bool) -> None:
     """Write (or check) the OpenAPI documents integrators and Salesforce use."""
     document = create_app(Settings()).openapi()
+    salesforce = salesforce_external_service(document)
     files = {
-        output: document,
-        salesforce_output: salesforce_external_service(document),
+        output: json.dumps(document, indent=2, sort_keys=True) + "\n",
+        salesforce_output: json.dumps(salesforce, indent=2, sort_keys=True) + "\n",
+        registration_output: external_service_registration(salesforce),
     }
-    for path, content in files.items():
-        text = json.dumps(content, indent=2, sort_keys=True) + "\n"
+    for path, text in files.items():
         if check:
             current = path.read_text(encoding="utf-8") if path.exists() else ""
             if current != text:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from openapi_spec_validator import OpenAPIV30SpecValidator
@@ -155,3 +156,25 @@ def test_unions_become_one_object_or_one_primitive() -> None:
         "required": ["type"],
     }
     assert set(rendered["components"]["schemas"]) == {"B"}
+
+
+def test_the_package_registers_it_on_the_package_named_credential(
+    document: dict[str, Any],
+) -> None:
+    """Metadata API `ExternalServiceRegistration`: label and status required; `schema` is the
+    document itself; `namedCredential` names a Named Credential the package ships."""
+    package = DOCUMENT.parents[1] / "salesforce" / "force-app" / "main" / "default"
+    registration = package / "externalServiceRegistrations"
+    root = ElementTree.parse(registration / "Paybridge.externalServiceRegistration-meta.xml")
+    ns = {"m": "http://soap.sforce.com/2006/04/metadata"}
+    credential = root.findtext("m:namedCredential", namespaces=ns)
+    assert (package / "namedCredentials" / f"{credential}.namedCredential-meta.xml").exists()
+    assert root.findtext("m:label", namespaces=ns)
+    assert root.findtext("m:status", namespaces=ns) == "complete"
+    assert json.loads(root.findtext("m:schema", default="", namespaces=ns)) == document
+    active = {
+        op.findtext("m:name", namespaces=ns)
+        for op in root.findall("m:operations", ns)
+        if op.findtext("m:active", namespaces=ns) == "true"
+    }
+    assert active == set(SALESFORCE_OPERATIONS)
