@@ -117,3 +117,25 @@ def test_every_json_request_body_has_examples_the_route_would_accept(spec: dict[
             model.model_validate(parse_json_object(raw))
             checked += 1
     assert checked >= 5
+
+
+def test_the_main_responses_carry_examples(spec: dict[str, Any]) -> None:
+    operations = {op["operationId"]: op for op in _operations(spec).values()}
+    main = {
+        "createPayment": "201",
+        "getPayment": "200",
+        "listPayments": "200",
+        "capturePayment": "202",
+        "getDispute": "200",
+        "listDisputes": "200",
+    }
+    for operation_id, status in main.items():
+        media = operations[operation_id]["responses"][status]["content"]["application/json"]
+        assert media["example"], operation_id
+
+
+def test_the_webhook_body_shows_a_checkout_event(spec: dict[str, Any]) -> None:
+    body = spec["paths"]["/v1/webhooks/checkout"]["post"]["requestBody"]
+    example = body["content"]["application/json"]["example"]
+    assert {"id", "type", "data"} <= set(example)
+    assert example["data"]["id"].startswith("pay_")

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from paybridge.api.openapi_examples import success_example
 from paybridge.api.openapi_meta import (
     CALLER_SECURITY,
     CONTACT,
@@ -57,7 +58,7 @@ def build_openapi(app: FastAPI, body_models: Sequence[type[BaseModel]]) -> dict[
             if "422" in responses:
                 responses["422"]["content"] = {"application/json": {"schema": envelope}}
             for status, response in responses.items():
-                example = error_example(status)
+                example = error_example(status) or success_example(operation["operationId"], status)
                 if example is not None:
                     response["content"]["application/json"]["example"] = example
             _declare_security(operation)
