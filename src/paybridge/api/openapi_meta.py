@@ -61,15 +61,21 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 CALLER_SECURITY: list[dict[str, list[str]]] = [{"ApiKey": []}, {"SalesforceJwt": []}]
 
 _ERROR_EXAMPLES: dict[str, tuple[str, str]] = {
-    "400": ("idempotency_key_missing", "Idempotency-Key header is required"),
-    "401": ("unauthorized", "missing or invalid credentials"),
-    "404": ("payment_not_found", "no payment pay_mbabizu24mvu3mela5njyhpit4"),
-    "409": ("idempotency_key_in_flight", "a request with this Idempotency-Key is in flight"),
-    "413": ("payload_too_large", "request body exceeds 65536 bytes"),
-    "415": ("unsupported_media_type", "Content-Type must be application/json"),
-    "422": ("validation_failed", "the request body is invalid"),
+    "400": ("idempotency_key_missing", "The Idempotency-Key header is required."),
+    "401": ("unauthorized", "Missing or invalid X-API-Key."),
+    "404": ("payment_not_found", "No payment pay_mbabizu24mvu3mela5njyhpit4."),
+    "409": (
+        "idempotency_key_in_flight",
+        "A request with this Idempotency-Key is still being processed.",
+    ),
+    "413": ("payload_too_large", "Body exceeds 262144 bytes."),
+    "415": ("unsupported_media_type", "Content-Type must be application/json."),
+    "422": ("validation_failed", "The request is invalid."),
     "502": ("upstream_auth_failed", "Checkout.com refused the credentials"),
-    "503": ("upstream_unavailable", "Checkout.com did not answer after retries"),
+    "503": (
+        "upstream_unavailable",
+        "Checkout.com call timed out: ReadTimeout (payment.create)",
+    ),
 }
 
 
@@ -89,7 +95,7 @@ def error_example(status: str) -> dict[str, Any] | None:
             {
                 "field": "order.CurrencyIsoCode",
                 "code": "invalid_currency",
-                "message": "not an ISO 4217 currency",
+                "message": "'EUX' is not an ISO 4217 code",
             }
         ]
     return {"error": body}
