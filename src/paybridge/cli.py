@@ -16,6 +16,10 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from paybridge.adapters.salesforce.errors import SalesforceError
+from paybridge.api.salesforce_openapi import (
+    external_service_registration,
+    salesforce_external_service,
+)
 from paybridge.app import build_container, build_salesforce_client, create_app
 from paybridge.container import Container
 from paybridge.logging import configure_logging
@@ -184,19 +188,43 @@ def migrate() -> None:
     default=Path("openapi/openapi.json"),
     show_default=True,
 )
-@click.option("--check", is_flag=True, help="Fail if the file differs from the app's spec.")
-def openapi(output: Path, check: bool) -> None:
-    """Write (or check) the OpenAPI document integrators use."""
-    spec = json.dumps(create_app(Settings()).openapi(), indent=2, sort_keys=True) + "\n"
-    if check:
-        current = output.read_text(encoding="utf-8") if output.exists() else ""
-        if current != spec:
-            raise click.ClickException(f"{output} is out of date: run `paybridge openapi`")
-        click.echo(f"{output} is current")
-        return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(spec, encoding="utf-8")
-    click.echo(f"wrote {output}")
+@click.option(
+    "--salesforce-output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("openapi/salesforce-external-service.json"),
+    show_default=True,
+    help="The OpenAPI 3.0 rendering Salesforce External Services registers.",
+)
+@click.option(
+    "--registration-output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(
+        "salesforce/force-app/main/default/externalServiceRegistrations/"
+        "Paybridge.externalServiceRegistration-meta.xml"
+    ),
+    show_default=True,
+    help="The package's ExternalServiceRegistration carrying that rendering.",
+)
+@click.option("--check", is_flag=True, help="Fail if a file differs from the app's spec.")
+def openapi(output: Path, salesforce_output: Path, registration_output: Path, check: bool) -> None:
+    """Write (or check) the OpenAPI documents integrators and Salesforce use."""
+    document = create_app(Settings()).openapi()
+    salesforce = salesforce_external_service(document)
+    files = {
+        output: json.dumps(document, indent=2, sort_keys=True) + "\n",
+        salesforce_output: json.dumps(salesforce, indent=2, sort_keys=True) + "\n",
+        registration_output: external_service_registration(salesforce),
+    }
+    for path, text in files.items():
+        if check:
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != text:
+                raise click.ClickException(f"{path} is out of date: run `paybridge openapi`")
+            click.echo(f"{path} is current")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {path}")
 
 
 @main.group(name="markets")

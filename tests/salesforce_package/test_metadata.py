@@ -93,6 +93,10 @@ def _component(path: Path) -> str:
         "permissionsets": ("PermissionSet", ".permissionset-meta.xml"),
         "externalCredentials": ("ExternalCredential", ".externalCredential-meta.xml"),
         "namedCredentials": ("NamedCredential", ".namedCredential-meta.xml"),
+        "externalServiceRegistrations": (
+            "ExternalServiceRegistration",
+            ".externalServiceRegistration-meta.xml",
+        ),
     }
     if parts[0] in simple:
         kind, suffix = simple[parts[0]]

@@ -55,6 +55,9 @@ async def _act(
 @router.post(
     "/captures",
     summary="Capture all or part of an authorization",
+    operation_id="capturePayment",
+    description="An empty body captures everything still capturable. Checkout.com answers "
+    "202; the capture's outcome arrives by webhook and is written back to Salesforce.",
     status_code=202,
     response_model=ActionAccepted,
     responses={**_ACCEPTED, **MUTATING_ERRORS},
@@ -74,6 +77,8 @@ async def capture(
 @router.post(
     "/voids",
     summary="Void an authorization (nothing captured yet)",
+    operation_id="voidPayment",
+    description="Releases the shopper's funds; refused with 409 once anything was captured.",
     status_code=202,
     response_model=ActionAccepted,
     responses={**_ACCEPTED, **MUTATING_ERRORS},
@@ -93,6 +98,9 @@ async def void(
 @router.post(
     "/refunds",
     summary="Refund all or part of the captured amount",
+    operation_id="refundPayment",
+    description="An empty body refunds everything still refundable. The outcome arrives by "
+    "webhook and is written back to Salesforce.",
     status_code=202,
     response_model=ActionAccepted,
     responses={**_ACCEPTED, **MUTATING_ERRORS},

@@ -90,6 +90,9 @@ def _actions(container: Container) -> DisputeActionService:
 @router.get(
     "/{dispute_id}",
     summary="Read a dispute and the payment it belongs to",
+    operation_id="getDispute",
+    description="The dispute as the latest Checkout.com event left it: reason, amount, "
+    "evidence deadline and the evidence saved so far.",
     response_model=DisputeRead,
     responses=READ_ERRORS,
 )
@@ -100,6 +103,8 @@ async def get_dispute(dispute_id: str, container: ContainerDep) -> DisputeRead:
 @router.get(
     "",
     summary="List the disputes of one payment",
+    operation_id="listDisputes",
+    description="Every dispute Checkout.com reported on the payment.",
     response_model=DisputeList,
     responses=READ_ERRORS,
 )
@@ -120,6 +125,7 @@ async def list_disputes(
 @router.post(
     "/{dispute_id}/accept",
     summary="Accept a dispute (the disputed amount stays with the cardholder)",
+    operation_id="acceptDispute",
     description=f"Only while evidence is required and before the deadline; else {_STATE_REFUSALS}",
     status_code=202,
     response_model=DisputeRead,
@@ -140,6 +146,7 @@ async def accept_dispute(
 @router.put(
     "/{dispute_id}/evidence",
     summary="Save evidence (text and file ids) on a dispute, without submitting it",
+    operation_id="saveDisputeEvidence",
     description="Checkout.com's field names: `<kind>_file` (a `file_…` id from `…/files`) and "
     f"`<kind>_text` (≤ 500 characters); at least one field. Refused with {_STATE_REFUSALS}",
     response_model=EvidenceRead,
@@ -162,6 +169,7 @@ async def save_evidence(
 @router.post(
     "/{dispute_id}/files",
     summary="Upload an evidence file; returns Checkout.com's file id",
+    operation_id="uploadDisputeEvidenceFile",
     description="Multipart with one `file` part: PDF, JPEG or PNG, recognised by its first "
     "bytes *and* its declared type, at most 4 MB. Larger: 413 `file_too_large`; another type "
     f"or a mismatch: 415 `invalid_file_type`. Refused with {_STATE_REFUSALS}",
@@ -186,6 +194,7 @@ async def upload_evidence_file(
 @router.post(
     "/{dispute_id}/evidence/submit",
     summary="Submit the saved evidence to the card scheme (final)",
+    operation_id="submitDisputeEvidence",
     description=f"Only while evidence is required and before the deadline; else {_STATE_REFUSALS}",
     status_code=202,
     response_model=DisputeRead,

@@ -12,12 +12,22 @@ from paybridge.persistence.migrations import database_revision, head_revision
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="Liveness")
+@router.get(
+    "/healthz",
+    summary="Liveness",
+    operation_id="getLiveness",
+    description="200 while the process serves requests; checks nothing else.",
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database reachable and migrations current")
+@router.get(
+    "/readyz",
+    summary="Readiness: database reachable and migrations current",
+    operation_id="getReadiness",
+    description="503 until the database answers and its schema is at the newest migration.",
+)
 async def readyz(container: ContainerDep) -> JSONResponse:
     try:
         current = await database_revision(container.engine)
@@ -39,6 +49,12 @@ async def readyz(container: ContainerDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    operation_id="getMetrics",
+    description="Counters and latency histograms in the Prometheus text format.",
+    response_class=Response,
+)
 async def metrics(container: ContainerDep) -> Response:
     return Response(container.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -26,6 +26,10 @@ router = APIRouter(
 @router.post(
     "",
     summary="Create a payment from a Salesforce Order",
+    operation_id="createPayment",
+    description="Authorizes (and, by the market's capture mode, captures) the Order's total at "
+    "Checkout.com. A retry with the same Idempotency-Key and body returns the first answer; "
+    "the same key with another body is refused with 422.",
     status_code=201,
     response_model=PaymentRead,
     responses={
@@ -50,6 +54,9 @@ async def create_payment(
 @router.get(
     "/{payment_id}",
     summary="Read a payment: state, amounts, actions, Salesforce sync",
+    operation_id="getPayment",
+    description="The payment as paybridge holds it, with every capture, void and refund "
+    "requested on it and the disputes raised against it.",
     response_model=PaymentRead,
     responses=READ_ERRORS,
 )
@@ -60,6 +67,8 @@ async def get_payment(payment_id: str, container: ContainerDep) -> PaymentRead:
 @router.get(
     "",
     summary="List the payments of one Salesforce Order",
+    operation_id="listPayments",
+    description="Every payment created for the Order, oldest first.",
     response_model=PaymentList,
     responses=READ_ERRORS,
 )

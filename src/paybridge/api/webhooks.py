@@ -41,9 +41,30 @@ _HEADERS = [
 ]
 
 
+# Checkout.com's documented event layout (id, type, version, created_on, data, _links).
+_EVENT_EXAMPLE = {
+    "id": "evt_az5sblvku4ge3dwpztvyizgcau",
+    "type": "payment_captured",
+    "version": "1.0.29",
+    "created_on": "2026-11-28T11:56:04.8821546Z",
+    "data": {
+        "id": "pay_mbabizu24mvu3mela5njyhpit4",
+        "action_id": "act_fd3h6evhpn3uxdoqbuu3lqnqbm",
+        "amount": 14990,
+        "currency": "EUR",
+        "reference": "00000100",
+        "response_code": "10000",
+        "response_summary": "Approved",
+        "processed_on": "2026-11-28T11:56:04.8821546Z",
+    },
+    "_links": {"self": {"href": "https://api.sandbox.checkout.com/workflows/events/x"}},
+}
+
+
 @router.post(
     "/checkout",
     summary="Receive a Checkout.com webhook",
+    operation_id="receiveCheckoutWebhook",
     description="Checkout.com delivers events here (at least once, in any order). The event is "
     "stored before the 200; duplicates, unknown types and unreadable bodies are acknowledged "
     "too, so Checkout.com never retries what cannot improve.",
@@ -55,7 +76,9 @@ _HEADERS = [
             "required": True,
             "description": "The event exactly as Checkout.com sent it; the signature covers "
             "these raw bytes.",
-            "content": {"application/json": {"schema": {"type": "object"}}},
+            "content": {
+                "application/json": {"schema": {"type": "object"}, "example": _EVENT_EXAMPLE}
+            },
         },
     },
 )
