@@ -180,3 +180,16 @@ async def test_an_idle_lane_wakes_when_this_process_stores_a_task_for_it(
     finally:
         started.stop()
         await asyncio.wait_for(loop, 10)
+
+
+def test_a_lane_that_claimed_many_but_not_a_full_batch_waits_longer() -> None:
+    """Traffic is flowing: the next batch should carry more of it in the same one API call;
+    a trickle keeps the short linger and a full batch claims again at once."""
+    limits = LaneLimits(batch_size=200, linger_s=0.2, busy_linger_s=0.5, busy_from=20)
+
+    assert limits.pause_after(1) == 0.2
+    assert limits.pause_after(19) == 0.2
+    assert limits.pause_after(20) == 0.5
+    assert limits.pause_after(199) == 0.5
+    assert limits.pause_after(200) == 0.0
+    assert LaneLimits(batch_size=200, linger_s=0.2).pause_after(150) == 0.2

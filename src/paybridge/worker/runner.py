@@ -52,6 +52,18 @@ class LaneLimits:
     # After a batch that was not full, wait this long before claiming again: batches side
     # by side would otherwise each carry a few tasks, and cost an API call each.
     linger_s: float = 0.0
+    # After a batch of at least `busy_from` tasks that was still not full, traffic is flowing:
+    # wait `busy_linger_s` instead, so the next batch carries that much traffic in one call.
+    busy_linger_s: float = 0.0
+    busy_from: int = 0
+
+    def pause_after(self, claimed: int) -> float:
+        """How long to wait before the next claim, after claiming `claimed` tasks."""
+        if claimed >= self.batch_size:
+            return 0.0
+        if self.busy_from and claimed >= self.busy_from:
+            return max(self.linger_s, self.busy_linger_s)
+        return self.linger_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +201,7 @@ class Worker:
                     tasks = []
                 if tasks:
                     running.create_task(self._run_in_slot(tasks, slots))
-                    if len(tasks) < limits.batch_size:
-                        await self._pause(limits.linger_s)
+                    await self._pause(limits.pause_after(len(tasks)))
                     continue
                 slots.release()
                 await self._idle(wake)
