@@ -142,11 +142,12 @@ class WorkerSettings(BaseModel):
         "next, so batches written side by side stay large (fewer API calls).",
     )
     salesforce_busy_linger_s: float = Field(
-        default=0.5,
+        default=1.0,
         ge=0,
         description="After a Salesforce batch of at least `salesforce_busy_from` syncs that "
-        "was not full (traffic is flowing), wait this long instead: one API call then "
-        "carries that much traffic. Bounds the extra propagation delay under load.",
+        "was not full (traffic is flowing), wait about as long as that traffic takes to fill "
+        "a batch, at most this long: one API call then carries it. Bounds the extra "
+        "propagation delay under load.",
     )
     salesforce_busy_from: int = Field(
         default=20,

@@ -164,7 +164,10 @@ class SalesforceWriter:
         pending = self._collections(report.writes)
         try:
             while pending:
-                live = [chunk for chunk in (_live(report, c) for c in pending) if chunk.units]
+                failed = _failed_owners(report)
+                live = [
+                    chunk for chunk in (_live(report, c, failed) for c in pending) if chunk.units
+                ]
                 if not live:
                     break
                 calls = [_collection_call(report.writes, chunk) for chunk in live]
@@ -284,13 +287,17 @@ def _record_failure(result: RecordResult) -> RecordFailure | None:
     return None if result.success else _failure_of(400, result.errors)
 
 
-def _skip_failed_owners(report: WriteReport, indexes: Sequence[int]) -> list[int]:
-    """Children of a refused parent would only fail on the lookup: don't send them."""
-    failed = {
+def _failed_owners(report: WriteReport) -> set[str]:
+    return {
         write.owner
         for index, write in enumerate(report.writes)
         if write.essential and report.results.get(index) is not None
     }
+
+
+def _skip_failed_owners(report: WriteReport, indexes: Sequence[int]) -> list[int]:
+    """Children of a refused parent would only fail on the lookup: don't send them."""
+    failed = _failed_owners(report)
     return [index for index in indexes if report.writes[index].owner not in failed]
 
 
@@ -309,9 +316,9 @@ class _Chunk:
     units: list[list[int]]
 
 
-def _live(report: WriteReport, chunk: _Chunk) -> _Chunk:
+def _live(report: WriteReport, chunk: _Chunk, failed: set[str]) -> _Chunk:
     """The chunk without records whose every owner was already refused."""
-    kept = [unit for unit in chunk.units if _skip_failed_owners(report, unit)]
+    kept = [unit for unit in chunk.units if any(report.writes[i].owner not in failed for i in unit)]
     return _Chunk(sobject=chunk.sobject, ext_field=chunk.ext_field, units=kept)
 
 
