@@ -142,7 +142,7 @@ class WorkerSettings(BaseModel):
         "next, so batches written side by side stay large (fewer API calls).",
     )
     salesforce_busy_linger_s: float = Field(
-        default=1.0,
+        default=2.0,
         ge=0,
         description="After a Salesforce batch of at least `salesforce_busy_from` syncs that "
         "was not full (traffic is flowing), wait about as long as that traffic takes to fill "
@@ -150,7 +150,7 @@ class WorkerSettings(BaseModel):
         "propagation delay under load.",
     )
     salesforce_busy_from: int = Field(
-        default=20,
+        default=5,
         ge=0,
         description="Batch size from which `salesforce_busy_linger_s` applies (0: never).",
     )
