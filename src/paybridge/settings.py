@@ -142,7 +142,7 @@ class WorkerSettings(BaseModel):
         "next, so batches written side by side stay large (fewer API calls).",
     )
     salesforce_busy_linger_s: float = Field(
-        default=2.0,
+        default=1.0,
         ge=0,
         description="After a Salesforce batch of at least `salesforce_busy_from` syncs that "
         "was not full (traffic is flowing), wait about as long as that traffic takes to fill "
