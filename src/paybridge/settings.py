@@ -87,7 +87,11 @@ class SalesforceSettings(BaseModel):
         default=60.0, gt=0, description="How often logs without a payment sync are written."
     )
     batch_threshold: int = Field(
-        default=5, ge=1, description="Due sync tasks from which sObject Collections are used."
+        default=2,
+        ge=1,
+        description="Payments in a sync batch from which they are written as sObject "
+        "Collections inside Composite requests (up to 1,000 records per API call) rather "
+        "than one Composite request per payment.",
     )
 
     _split_levels = field_validator("log_levels", mode="before")(_split_csv)
@@ -138,6 +142,19 @@ class WorkerSettings(BaseModel):
         ge=0,
         description="After a Salesforce batch that was not full, wait this long before the "
         "next, so batches written side by side stay large (fewer API calls).",
+    )
+    salesforce_busy_linger_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="After a Salesforce batch of at least `salesforce_busy_from` syncs that "
+        "was not full (traffic is flowing), wait about as long as that traffic takes to fill "
+        "a batch, at most this long: one API call then carries it. Bounds the extra "
+        "propagation delay under load.",
+    )
+    salesforce_busy_from: int = Field(
+        default=5,
+        ge=0,
+        description="Batch size from which `salesforce_busy_linger_s` applies (0: never).",
     )
 
 

@@ -165,7 +165,7 @@ async def test_a_burst_of_1000_events_costs_far_fewer_api_calls_than_events(
 
         per_event = sim.api_calls / events
         print(f"\nburst: {sim.api_calls} API calls for {events} events = {per_event:.3f}/event")  # noqa: T201 - the figure the issue asks for
-        assert per_event < 0.1
+        assert per_event <= 0.01
         assert len(sim.records["CKO_Payment__c"]) == payments
         assert len(sim.records["CKO_Payment_Action__c"]) == payments * 3
         assert len(sim.records["CKO_Integration_Log__c"]) == events

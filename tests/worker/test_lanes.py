@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timedelta
 
+import pytest
+
 from paybridge.container import Container
 from paybridge.services.tasks import Done, Outcome, Task
 from paybridge.worker.runner import LaneLimits, Worker, WorkerConfig
@@ -180,3 +182,18 @@ async def test_an_idle_lane_wakes_when_this_process_stores_a_task_for_it(
     finally:
         started.stop()
         await asyncio.wait_for(loop, 10)
+
+
+def test_a_lane_with_traffic_flowing_waits_about_as_long_as_a_batch_takes_to_fill() -> None:
+    """The next batch should carry that traffic in the same one API call; a trickle keeps
+    the short linger, a full batch claims again at once, and the wait is bounded."""
+    limits = LaneLimits(batch_size=200, linger_s=0.2, busy_linger_s=1.0, busy_from=20)
+
+    assert limits.pause_after(1, gathered_s=5.0) == 0.2
+    assert limits.pause_after(19, gathered_s=5.0) == 0.2
+    assert limits.pause_after(50, gathered_s=0.1) == pytest.approx(0.3)  # 500/s: 150 in 0.3 s
+    assert limits.pause_after(40, gathered_s=0.2) == pytest.approx(0.8)  # 200/s: 160 in 0.8 s
+    assert limits.pause_after(20, gathered_s=0.5) == 1.0  # slower than a batch a second
+    assert limits.pause_after(190, gathered_s=0.1) == 0.2  # about full: the usual linger
+    assert limits.pause_after(200, gathered_s=0.5) == 0.0
+    assert LaneLimits(batch_size=200, linger_s=0.2).pause_after(150, gathered_s=9.0) == 0.2

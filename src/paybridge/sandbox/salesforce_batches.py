@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from paybridge.sandbox.salesforce_schema import (
     COLLECTIONS_LIMIT,
+    COMPOSITE_COLLECTIONS_LIMIT,
     COMPOSITE_LIMIT,
     Result,
     error_body,
@@ -33,6 +34,16 @@ class BatchResources:
         subrequests = body.get("compositeRequest") or []
         if len(subrequests) > COMPOSITE_LIMIT:
             message = f"Too many subrequests ({len(subrequests)}); the limit is {COMPOSITE_LIMIT}"
+            return 400, error_body("LIMIT_EXCEEDED", message)
+        collections = sum(
+            "/composite/sobjects" in str(sub.get("url", "")) or "/query" in str(sub.get("url", ""))
+            for sub in subrequests
+        )
+        if collections > COMPOSITE_COLLECTIONS_LIMIT:
+            message = (
+                f"Too many sObject Collections or query subrequests ({collections}); "
+                f"the limit is {COMPOSITE_COLLECTIONS_LIMIT}"
+            )
             return 400, error_body("LIMIT_EXCEEDED", message)
         all_or_none = bool(body.get("allOrNone"))
         snapshot = copy.deepcopy(self.records) if all_or_none else None

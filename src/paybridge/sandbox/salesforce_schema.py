@@ -7,12 +7,19 @@ from typing import Any
 
 from starlette.responses import Response
 
+from paybridge.adapters.salesforce.composite_collections import COMPOSITE_MAX_BYTES
 from paybridge.adapters.salesforce.models import encode_json
 from paybridge.mapping.salesforce_fields import RELATIONSHIP_TYPES, FieldType, SalesforceMapping
 
 Result = tuple[int, Any]
+# Composite: "up to 25 subrequests in a single call. Up to 5 of these subrequests can be
+# sObject Collections or query operations" (resources-composite-composite-post); sObject
+# Collections: 200 records. The request size is paybridge's own budget (no documented figure
+# was confirmed), enforced here so that a packing bug cannot pass the tests.
 COMPOSITE_LIMIT = 25
+COMPOSITE_COLLECTIONS_LIMIT = 5
 COLLECTIONS_LIMIT = 200
+REQUEST_BYTES_LIMIT = COMPOSITE_MAX_BYTES
 KEY_PREFIXES = {
     "Account": "001",
     "Case": "500",

@@ -29,6 +29,7 @@ from paybridge.mapping.salesforce_fields import SalesforceMapping, load_salesfor
 from paybridge.sandbox.salesforce_batches import BatchResources
 from paybridge.sandbox.salesforce_schema import (
     KEY_PREFIXES,
+    REQUEST_BYTES_LIMIT,
     FieldSpec,
     Result,
     error_body,
@@ -191,6 +192,9 @@ class SalesforceSimulator(BatchResources):
                 self._fail_status, error_body("SERVER_UNAVAILABLE", "Server unavailable")
             )
         raw = await request.body()
+        if len(raw) > REQUEST_BYTES_LIMIT:
+            message = f"request body of {len(raw)} bytes exceeds {REQUEST_BYTES_LIMIT}"
+            return self._counted(413, error_body("REQUEST_ENTITY_TOO_LARGE", message))
         body = json.loads(raw, parse_float=Decimal) if raw else None
         segments = [unquote(part) for part in raw_path.decode().split("/")[3:]]
         if method == "GET" and segments[1:] == ["query"]:
@@ -226,9 +230,9 @@ class SalesforceSimulator(BatchResources):
                 return self._update(sobject, record_id, body or {})
             case ("POST", ["composite"]) if top_level:
                 return self._composite(body or {})
-            case ("PATCH", ["composite", "sobjects", sobject, ext_field]) if top_level:
+            case ("PATCH", ["composite", "sobjects", sobject, ext_field]):
                 return self._collections_upsert(sobject, ext_field, body or {})
-            case ("PATCH", ["composite", "sobjects"]) if top_level:
+            case ("PATCH", ["composite", "sobjects"]):
                 return self._collections_update(body or {})
         return 404, error_body("NOT_FOUND", "The requested resource does not exist")
 

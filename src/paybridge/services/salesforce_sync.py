@@ -59,7 +59,7 @@ class SyncConfig:
     log_levels: frozenset[str] = frozenset({"INFO", "WARN", "ERROR"})
     log_throttle_ratio: float = 0.8
     log_sweep_interval: timedelta = timedelta(minutes=1)
-    batch_threshold: int = 5
+    batch_threshold: int = 2
     logs_per_payment: int = 100
     logs_per_sweep: int = 1000
 

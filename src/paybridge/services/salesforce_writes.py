@@ -1,8 +1,9 @@
 """Write Salesforce records in as few API calls as possible and say what happened to each.
 
 Two shapes: one Composite request per unit (≤ 25 subrequests, chunked in order) for trickles,
-or sObject Collections per object type (≤ 200 records, parents' types first) for bursts.
-Both use `allOrNone: false`, so one bad record fails alone. A call that fails as a whole
+or, for bursts, sObject Collections per object type (≤ 200 records, parents' types first)
+carried five to a Composite request, so one API call writes up to 1,000 records.
+Everything uses `allOrNone: false`, so one bad record fails alone. A call that fails as a whole
 (limit, outage, auth) stops the plan: writes not attempted are reported as such and the
 caller decides (postpone, retry) — every write is an idempotent full-state upsert.
 """
@@ -13,10 +14,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from paybridge.adapters.salesforce.client import (
+from paybridge.adapters.salesforce.client import SalesforceClient
+from paybridge.adapters.salesforce.composite_collections import (
     COLLECTIONS_MAX_RECORDS,
+    COMPOSITE_MAX_BYTES,
     COMPOSITE_MAX_SUBREQUESTS,
-    SalesforceClient,
+    CollectionCall,
+    pack,
 )
 from paybridge.adapters.salesforce.errors import (
     SalesforceError,
@@ -29,6 +33,7 @@ from paybridge.adapters.salesforce.models import (
     SalesforceErrorItem,
     collection_record,
     collection_update_record,
+    encode_json,
 )
 from paybridge.mapping.salesforce_records import SalesforceRecord
 from paybridge.metrics import Metrics
@@ -148,24 +153,49 @@ class SalesforceWriter:
         return report
 
     async def grouped(self, writes: Sequence[Write]) -> WriteReport:
-        """sObject Collections: every record of a type together, parents' types first."""
+        """sObject Collections (every record of a type together, parents' types first),
+        carried five to a Composite request: one API call writes up to 1,000 records.
+
+        Between composite requests, records of owners already refused are dropped; within
+        one, a child of a refused parent fails alone on its lookup (or, when the parent
+        exists from an earlier sync, is written with its true state: upserts are idempotent).
+        """
         report = WriteReport(writes=list(writes), results={})
-        groups: dict[tuple[str, str, str | None], list[int]] = {}
-        for index, write in enumerate(writes):
-            record = write.record
-            groups.setdefault((record.sobject, record.key_kind, record.key_field), []).append(index)
-        ordered = sorted(groups.items(), key=lambda item: self._rank.get(item[0][0], len(groups)))
+        pending = self._collections(report.writes)
         try:
-            for (sobject, key_kind, key_field), indexes in ordered:
-                for chunk in _distinct_chunks(writes, indexes, COLLECTIONS_MAX_RECORDS):
-                    todo = _skip_failed_owners(report, chunk)
-                    if key_kind == "external_id" and key_field:
-                        await self._upsert_collection(report, sobject, key_field, todo)
-                    else:
-                        await self._update_collection(report, todo)
+            while pending:
+                failed = _failed_owners(report)
+                live = [
+                    chunk for chunk in (_live(report, c, failed) for c in pending) if chunk.units
+                ]
+                if not live:
+                    break
+                calls = [_collection_call(report.writes, chunk) for chunk in live]
+                first = pack(calls, api_version=self._client.api_version)[0]
+                await self._composite_collections(report, live[: len(first)], calls[: len(first)])
+                pending = live[len(first) :]
         except SalesforceError as exc:  # limit, outage, auth: refused requests never get here
             report.interrupted = exc
         return report
+
+    def _collections(self, writes: Sequence[Write]) -> list[_Chunk]:
+        """Collections in write order: types by rank, each chunk ≤ 200 records, one record
+        named once per chunk. Identical records (one Order for several of its payments) are
+        sent once and their result shared."""
+        groups: dict[tuple[str, str | None], dict[tuple[str, str], list[int]]] = {}
+        for index, write in enumerate(writes):
+            record = write.record
+            ext_field = record.key_field if record.key_kind == "external_id" else None
+            if record.key_kind == "external_id" and not ext_field:
+                raise ValueError(f"{record.sobject} record keyed by external ID has no key_field")
+            same = (record.key_value, encode_json(record.fields).decode())
+            groups.setdefault((record.sobject, ext_field), {}).setdefault(same, []).append(index)
+        ordered = sorted(groups.items(), key=lambda item: self._rank.get(item[0][0], len(groups)))
+        return [
+            _Chunk(sobject=sobject, ext_field=ext_field, units=units)
+            for (sobject, ext_field), same in ordered
+            for units in _distinct_chunks(writes, list(same.values()), COLLECTIONS_MAX_RECORDS)
+        ]
 
     # --- calls -----------------------------------------------------------------------------
 
@@ -179,27 +209,25 @@ class SalesforceWriter:
             _composite_failure,
         )
 
-    async def _upsert_collection(
-        self, report: WriteReport, sobject: str, key_field: str, indexes: Sequence[int]
+    async def _composite_collections(
+        self, report: WriteReport, chunks: Sequence[_Chunk], calls: Sequence[CollectionCall]
     ) -> None:
-        body = [collection_record(report.writes[index].record) for index in indexes]
-        await self._call(
-            report,
-            indexes,
-            "collections_upsert",
-            lambda: self._client.collections_upsert(sobject, key_field, body, all_or_none=False),
-            _record_failure,
-        )
-
-    async def _update_collection(self, report: WriteReport, indexes: Sequence[int]) -> None:
-        body = [collection_update_record(report.writes[index].record) for index in indexes]
-        await self._call(
-            report,
-            indexes,
-            "collections_update",
-            lambda: self._client.collections_update(body, all_or_none=False),
-            _record_failure,
-        )
+        """One composite request of collections; each record's result goes to every write
+        it stands for. A composite refused as a whole fails each of its records."""
+        before = self._client.api_calls
+        try:
+            results = await self._client.composite_collections(calls)
+        except SalesforcePermanentError as exc:
+            failure = RecordFailure(
+                error_code=exc.error_code or exc.code, message=exc.message, fields=tuple(exc.fields)
+            )
+            for chunk in chunks:
+                _settle(report, chunk.units, [failure] * len(chunk.units))
+            return
+        finally:
+            self._count("composite_collections", self._client.api_calls - before)
+        for chunk, result in zip(chunks, results, strict=True):
+            _settle(report, chunk.units, _collection_failures(result, len(chunk.units)))
 
     async def _call(
         self,
@@ -259,13 +287,17 @@ def _record_failure(result: RecordResult) -> RecordFailure | None:
     return None if result.success else _failure_of(400, result.errors)
 
 
-def _skip_failed_owners(report: WriteReport, indexes: Sequence[int]) -> list[int]:
-    """Children of a refused parent would only fail on the lookup: don't send them."""
-    failed = {
+def _failed_owners(report: WriteReport) -> set[str]:
+    return {
         write.owner
         for index, write in enumerate(report.writes)
         if write.essential and report.results.get(index) is not None
     }
+
+
+def _skip_failed_owners(report: WriteReport, indexes: Sequence[int]) -> list[int]:
+    """Children of a refused parent would only fail on the lookup: don't send them."""
+    failed = _failed_owners(report)
     return [index for index in indexes if report.writes[index].owner not in failed]
 
 
@@ -274,21 +306,77 @@ def _chunks(items: Sequence[T], size: int) -> Iterable[list[T]]:
         yield list(items[start : start + size])
 
 
-def _distinct_chunks(writes: Sequence[Write], indexes: Sequence[int], size: int) -> list[list[int]]:
-    """Chunks of at most `size` where no record key repeats (several payments of one Order):
-    Salesforce refuses a collection that names the same record twice."""
-    chunks: list[list[int]] = []
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """One collection to send: `units` are the writes of each record (one, or several
+    identical ones); `ext_field` None means an update by record Id."""
+
+    sobject: str
+    ext_field: str | None
+    units: list[list[int]]
+
+
+def _live(report: WriteReport, chunk: _Chunk, failed: set[str]) -> _Chunk:
+    """The chunk without records whose every owner was already refused."""
+    kept = [unit for unit in chunk.units if any(report.writes[i].owner not in failed for i in unit)]
+    return _Chunk(sobject=chunk.sobject, ext_field=chunk.ext_field, units=kept)
+
+
+def _collection_call(writes: Sequence[Write], chunk: _Chunk) -> CollectionCall:
+    entry = collection_update_record if chunk.ext_field is None else collection_record
+    records = [entry(writes[unit[0]].record) for unit in chunk.units]
+    return CollectionCall(sobject=chunk.sobject, ext_field=chunk.ext_field, records=records)
+
+
+def _collection_failures(result: CompositeResult, count: int) -> list[RecordFailure | None]:
+    """Per record: a collections subrequest answers 200 with one result per record, or
+    fails as a whole (malformed, or a limit) with an error array."""
+    if result.ok and isinstance(result.body, list) and len(result.body) == count:
+        return [_record_failure(RecordResult.model_validate(item)) for item in result.body]
+    failure = _composite_failure(result) or RecordFailure(
+        error_code="UNEXPECTED_RESPONSE",
+        message=f"a collection of {count} records got an unreadable answer",
+        transient=True,
+    )
+    return [failure] * count
+
+
+def _settle(
+    report: WriteReport, units: Sequence[Sequence[int]], failures: Sequence[RecordFailure | None]
+) -> None:
+    for unit, failure in zip(units, failures, strict=True):
+        for index in unit:
+            report.results[index] = failure
+
+
+def _distinct_chunks(
+    writes: Sequence[Write], units: Sequence[list[int]], size: int
+) -> list[list[list[int]]]:
+    """Chunks of at most `size` records, each under the composite byte budget, where no
+    record key repeats (Salesforce refuses a collection that names the same record twice)."""
+    budget = COMPOSITE_MAX_BYTES // 2
+    chunks: list[list[list[int]]] = []
     keys: list[set[str]] = []
-    for index in indexes:
-        key = writes[index].record.key_value
+    used: list[int] = []
+    for unit in units:
+        record = writes[unit[0]].record
+        weight = len(encode_json(record.fields)) + len(record.key_value) + 64
         target = next(
-            (n for n, chunk in enumerate(chunks) if len(chunk) < size and key not in keys[n]),
+            (
+                n
+                for n, chunk in enumerate(chunks)
+                if len(chunk) < size
+                and record.key_value not in keys[n]
+                and used[n] + weight <= budget
+            ),
             None,
         )
         if target is None:
             chunks.append([])
             keys.append(set())
+            used.append(0)
             target = len(chunks) - 1
-        chunks[target].append(index)
-        keys[target].add(key)
+        chunks[target].append(unit)
+        keys[target].add(record.key_value)
+        used[target] += weight
     return chunks

@@ -52,6 +52,21 @@ class LaneLimits:
     # After a batch that was not full, wait this long before claiming again: batches side
     # by side would otherwise each carry a few tasks, and cost an API call each.
     linger_s: float = 0.0
+    # After a batch of at least `busy_from` tasks that was still not full, traffic is flowing:
+    # wait about as long as that traffic takes to fill a batch (never more than
+    # `busy_linger_s`), so the next batch carries it in one call.
+    busy_linger_s: float = 0.0
+    busy_from: int = 0
+
+    def pause_after(self, claimed: int, gathered_s: float) -> float:
+        """How long to wait before the next claim, after claiming `claimed` tasks that
+        became due over `gathered_s` seconds (since the claim before)."""
+        if claimed >= self.batch_size:
+            return 0.0
+        if not self.busy_from or claimed < self.busy_from:
+            return self.linger_s
+        fill_s = (self.batch_size - claimed) * max(gathered_s, 0.0) / claimed
+        return max(self.linger_s, min(fill_s, self.busy_linger_s))
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,10 +193,14 @@ class Worker:
         lane = self._lane_of[kinds[0]]
         wake = self._wake[lane]
         slots = asyncio.Semaphore(max(limits.in_flight, 1))
+        loop = asyncio.get_running_loop()
+        last_claim = loop.time()
         async with asyncio.TaskGroup() as running:
             while not self._stopping.is_set():
                 await self._sit_out_outage(lane)
                 await slots.acquire()
+                claimed_at, gathered_s = loop.time(), loop.time() - last_claim
+                last_claim = claimed_at
                 try:
                     tasks = await self._claim(kinds, limit=limits.batch_size)
                 except Exception:  # noqa: BLE001 — a database outage must not kill the loop
@@ -189,8 +208,7 @@ class Worker:
                     tasks = []
                 if tasks:
                     running.create_task(self._run_in_slot(tasks, slots))
-                    if len(tasks) < limits.batch_size:
-                        await self._pause(limits.linger_s)
+                    await self._pause(limits.pause_after(len(tasks), gathered_s))
                     continue
                 slots.release()
                 await self._idle(wake)

@@ -38,6 +38,8 @@ def build_worker(container: Container, *, worker_id: str | None = None) -> Worke
                     batch_size=settings.salesforce_batch_size,
                     in_flight=settings.salesforce_batches_in_flight,
                     linger_s=settings.salesforce_linger_s,
+                    busy_linger_s=settings.salesforce_busy_linger_s,
+                    busy_from=settings.salesforce_busy_from,
                 )
             },
         ),

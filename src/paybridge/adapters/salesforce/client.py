@@ -17,6 +17,12 @@ import httpx
 
 from paybridge.adapters.http import RetryPolicy, build_retrying
 from paybridge.adapters.salesforce.auth import TokenProvider
+from paybridge.adapters.salesforce.composite_collections import (
+    COLLECTIONS_MAX_RECORDS,
+    COMPOSITE_MAX_COLLECTIONS,
+    COMPOSITE_MAX_SUBREQUESTS,
+    CollectionCall,
+)
 from paybridge.adapters.salesforce.errors import (
     SalesforceMultipleMatches,
     SalesforceTransientError,
@@ -37,8 +43,6 @@ from paybridge.adapters.salesforce.models import (
     record_subrequests,
 )
 
-COMPOSITE_MAX_SUBREQUESTS = 25
-COLLECTIONS_MAX_RECORDS = 200
 LIMIT_INFO_HEADER = "Sforce-Limit-Info"
 # `api-usage=10018/100000`, possibly among `api-bursts=…` / `per-app-api-usage=…` entries.
 _API_USAGE = re.compile(r"(?:^|[;,\s])api-usage=(\d+)/(\d+)")
@@ -134,6 +138,20 @@ class SalesforceClient:
         """Upsert/update `records` (parents first) in one composite request."""
         subrequests = record_subrequests(records, api_version=self.api_version)
         return await self.composite(subrequests, all_or_none=all_or_none)
+
+    async def composite_collections(self, calls: Sequence[CollectionCall]) -> list[CompositeResult]:
+        """Up to 5 sObject Collections writes in one composite request: one API call, run in
+        order, each collection and the composite with `allOrNone: false`."""
+        if len(calls) > COMPOSITE_MAX_COLLECTIONS:
+            raise ValueError(
+                f"a composite request takes at most {COMPOSITE_MAX_COLLECTIONS} collections "
+                f"subrequests, got {len(calls)}"
+            )
+        subrequests = [
+            call.subrequest(api_version=self.api_version, reference_id=f"c{index}")
+            for index, call in enumerate(calls)
+        ]
+        return await self.composite(subrequests, all_or_none=False)
 
     async def collections_upsert(
         self,
