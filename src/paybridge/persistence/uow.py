@@ -17,6 +17,7 @@ from paybridge.persistence.repositories.events import InboundEventRepository
 from paybridge.persistence.repositories.idempotency import IdempotencyRepository
 from paybridge.persistence.repositories.logs import IntegrationLogRepository
 from paybridge.persistence.repositories.outbox import OutboxRepository
+from paybridge.persistence.repositories.payment_links import PaymentLinkRepository
 from paybridge.persistence.repositories.payments import PaymentRepository
 
 
@@ -29,6 +30,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     logs: IntegrationLogRepository
     disputes: DisputeRepository
+    payment_links: PaymentLinkRepository
 
     def __init__(self, engine: AsyncEngine, doorbell: Doorbell | None = None) -> None:
         self._engine = engine
@@ -58,6 +60,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn, note_due=self._due_kinds.add)
         self.logs = IntegrationLogRepository(conn)
         self.disputes = DisputeRepository(conn)
+        self.payment_links = PaymentLinkRepository(conn)
         return self
 
     async def commit(self) -> None:
