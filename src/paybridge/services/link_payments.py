@@ -19,6 +19,16 @@ from paybridge.persistence.uow import UnitOfWork
 
 _log = structlog.get_logger(__name__)
 
+SYNC_LINK_TASK = "salesforce.sync_link"
+
+
+async def enqueue_link_sync(uow: UnitOfWork, link_id: str, *, now: datetime) -> None:
+    """Mirror the link's new state into Salesforce (coalesces with a pending sync)."""
+    await uow.outbox.enqueue(
+        SYNC_LINK_TASK, {"link_id": link_id}, now=now, dedupe_key=f"sync-link:{link_id}"
+    )
+
+
 APPROVED_STATUSES = frozenset(
     {
         PaymentStatus.AUTHORIZED,
@@ -65,6 +75,7 @@ async def settle_link_payment(
         )
     if status not in APPROVED_STATUSES or link["status"] == "Paid":
         return
+    # The payment's own sync (queued by this event) writes the paid link after the payment.
     await uow.payment_links.update(
         link["id"],
         {

@@ -43,6 +43,8 @@ from paybridge.services.checkout_flow import (
     log_failure,
 )
 from paybridge.services.idempotency import Claim, IdempotencyService, StoredResponse, fingerprint
+from paybridge.services.ledger import enqueue_sync
+from paybridge.services.link_payments import enqueue_link_sync
 from paybridge.services.ports import CheckoutPaymentLinks
 from paybridge.services.tasks import BatchHandler, Done, Outcome, Task, one_by_one
 
@@ -184,6 +186,7 @@ class PaymentLinkService:
         )
         row = await uow.payment_links.get(response.id)
         assert row is not None
+        await enqueue_link_sync(uow, str(row["id"]), now=now)
         _log.info("checkout.payment_link.created", checkout_link_id=response.id)
         return Recorded(StoredResponse(201, link_read(row).model_dump(mode="json")))
 
@@ -232,6 +235,13 @@ class PaymentLinkService:
             await uow.commit()
         return Done()
 
+    async def _resync_payment(self, uow: UnitOfWork, checkout_payment_id: str) -> None:
+        """The payment's sync writes its paid link; one paybridge has not seen yet will
+        bring the link along when its webhook arrives."""
+        payment = await uow.payments.get_by_checkout_id(checkout_payment_id)
+        if payment is not None:
+            await enqueue_sync(uow, str(payment["id"]), now=self._clock())
+
     async def check_expired(self) -> int:
         """Ask Checkout.com about links still Active past `expires_at` (a payment's webhook
         may be late, so its answer decides: Payment Received → Paid, Expired → Expired).
@@ -254,6 +264,10 @@ class PaymentLinkService:
                 values["checkout_payment_id"] = details.payment_id
             async with self._uow() as uow:
                 moved = await uow.payment_links.update_if_active(link["id"], values)
+                if moved and status == "Expired":
+                    await enqueue_link_sync(uow, str(link["id"]), now=self._clock())
+                elif moved and details.payment_id:
+                    await self._resync_payment(uow, details.payment_id)
                 await uow.commit()
             if not moved:
                 continue

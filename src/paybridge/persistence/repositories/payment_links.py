@@ -44,6 +44,18 @@ class PaymentLinkRepository:
         )
         return (await self._conn.execute(stmt)).mappings().all()
 
+    async def paid_by(self, checkout_payment_ids: Sequence[str]) -> Sequence[RowMapping]:
+        if not checkout_payment_ids:
+            return []
+        stmt = select(payment_links).where(
+            payment_links.c.checkout_payment_id.in_(list(checkout_payment_ids))
+        )
+        return (await self._conn.execute(stmt)).mappings().all()
+
+    async def get_many(self, record_ids: Sequence[str]) -> Sequence[RowMapping]:
+        stmt = select(payment_links).where(payment_links.c.id.in_(list(record_ids)))
+        return (await self._conn.execute(stmt)).mappings().all()
+
     async def active_with_reference(self, reference: str) -> Sequence[RowMapping]:
         stmt = select(payment_links).where(
             payment_links.c.reference == reference, payment_links.c.status == "Active"
