@@ -145,6 +145,7 @@ def build_container(
         field_map=field_map,
         markets=payment_service.markets,
         market_secret_keys=markets.secret_keys,
+        expiry_check_every=timedelta(seconds=settings.payment_link_expiry_check_s),
     )
     reconciliation = ReconciliationService(
         uow=uow, checkout=checkout, clock=clock, market_secret_keys=markets.secret_keys
