@@ -73,10 +73,11 @@ async def settle_link_payment(
         await uow.payments.update(
             payment["id"], {"order_id": link["order_id"], "account_id": link["account_id"]}
         )
-    if status not in APPROVED_STATUSES or link["status"] == "Paid":
+    if status not in APPROVED_STATUSES:
         return
     # The payment's own sync (queued by this event) writes the paid link after the payment.
-    await uow.payment_links.update(
+    # Only an Active link moves: of two approved payments racing, the first one keeps it.
+    moved = await uow.payment_links.update_if_active(
         link["id"],
         {
             "status": "Paid",
@@ -84,6 +85,8 @@ async def settle_link_payment(
             "updated_at": now,
         },
     )
+    if not moved:
+        return
     _log.info(
         "payment_link.paid",
         checkout_link_id=link["checkout_link_id"],
