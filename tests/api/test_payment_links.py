@@ -320,3 +320,24 @@ async def test_active_link_past_expiry_is_asked_about_and_marked_expired(
             )
         ).all()
     assert len(pending) == 1  # the next check is queued
+
+
+async def test_a_second_approved_payment_does_not_take_over_a_paid_link(
+    client: httpx.AsyncClient,
+    container: Container,
+    checkout_sim: CheckoutSimulator,
+    webhooks: WebhookSender,
+) -> None:
+    link_id = (await post_link(client, link_body())).json()["link_id"]
+    first = checkout_sim.pay_link(link_id, card=LINK_CARD_APPROVED)
+    # Two shoppers on the page at once: Checkout.com takes a second payment too.
+    checkout_sim.links[link_id].status = "Active"
+    second = checkout_sim.pay_link(link_id, card=LINK_CARD_APPROVED)
+    assert await webhooks.wait_idle(10)
+    await build_worker(container).drain()
+
+    link = (await client.get(f"/v1/payment-links/{link_id}")).json()
+    order = (await client.get("/v1/payments", params={"order_id": ORDER_ID})).json()
+    assert (link["status"], link["payment_id"]) == ("Paid", first.id)
+    # The second payment is still recorded on the Order (it may need a refund).
+    assert {p["payment_id"] for p in order["payments"]} == {first.id, second.id}
