@@ -46,7 +46,9 @@ class SpecValidationError(AssertionError):
 
 def _repair(node: Any) -> Any:
     """Fix the spec's slips: `required: [enabled, null]` (3dsRequest), `type: datetime|long`,
-    Klarna's `required: [address]` beside a declared `billing_address`."""
+    Klarna's `required: [address]` beside a declared `billing_address`, an array's `enum`
+    written beside `type: array` instead of in `items` (Payment Links'
+    `allow_payment_methods`)."""
     if isinstance(node, list):
         return [_repair(item) for item in node]
     if not isinstance(node, dict):
@@ -65,6 +67,8 @@ def _repair(node: Any) -> Any:
             for name in repaired["required"]
         ]
     declared = repaired.get("type")
+    if declared == "array" and "enum" in repaired and "items" not in repaired:
+        repaired["items"] = {"type": "string", "enum": repaired.pop("enum")}
     if isinstance(declared, str) and declared not in _OAS_TYPES:
         if declared in _TYPE_REPAIRS:
             repaired["type"] = _TYPE_REPAIRS[declared]

@@ -22,7 +22,7 @@ from paybridge.adapters.salesforce.auth import (
     TokenProvider,
 )
 from paybridge.adapters.salesforce.client import SalesforceClient
-from paybridge.api import actions, disputes, health, payments, webhooks
+from paybridge.api import actions, disputes, health, payment_links, payments, webhooks
 from paybridge.api.errors import install_error_handlers
 from paybridge.api.middleware import RequestContextMiddleware
 from paybridge.api.openapi import install_openapi
@@ -47,6 +47,7 @@ from paybridge.services.case_assignment import CaseAssignments
 from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
 from paybridge.services.idempotency import IdempotencyService
+from paybridge.services.payment_links import PaymentLinkService
 from paybridge.services.payments import PaymentDefaults, PaymentService
 from paybridge.services.reconciliation import ReconciliationService
 from paybridge.services.salesforce_disputes import SalesforceDisputeSync
@@ -137,12 +138,23 @@ def build_container(
         markets=markets.book,
         market_secret_keys=markets.secret_keys,
     )
+    payment_link_service = PaymentLinkService(
+        uow=uow,
+        checkout=checkout,
+        idempotency=idempotency,
+        clock=clock,
+        field_map=field_map,
+        markets=payment_service.markets,
+        market_secret_keys=markets.secret_keys,
+        expiry_check_every=timedelta(seconds=settings.payment_link_expiry_check_s),
+    )
     reconciliation = ReconciliationService(
         uow=uow, checkout=checkout, clock=clock, market_secret_keys=markets.secret_keys
     )
     task_services: list[TaskService] = [
         webhook_service,
         payment_service,
+        payment_link_service,
         action_service,
         reconciliation,
     ]
@@ -193,6 +205,7 @@ def build_container(
         checkout=checkout,
         idempotency=idempotency,
         payments=payment_service,
+        payment_links=payment_link_service,
         actions=action_service,
         webhooks=webhook_service,
         reconciliation=reconciliation,
@@ -302,6 +315,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 "will be refused with 401",
             )
         await built.webhooks.schedule_pruning()
+        await built.payment_links.schedule_expiry_checks()
         if built.salesforce_sync is not None:
             await built.salesforce_sync.schedule_log_sweep()
         worker = build_worker(built) if settings.worker.embedded else None
@@ -328,6 +342,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(RequestContextMiddleware, metrics=built.metrics)
     app.include_router(health.router)
     app.include_router(payments.router)
+    app.include_router(payment_links.router)
     app.include_router(actions.router)
     app.include_router(disputes.router)
     app.include_router(webhooks.router)

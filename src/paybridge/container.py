@@ -19,6 +19,7 @@ from paybridge.services.actions import ActionService
 from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
 from paybridge.services.idempotency import IdempotencyService
+from paybridge.services.payment_links import PaymentLinkService
 from paybridge.services.payments import PaymentService
 from paybridge.services.reconciliation import ReconciliationService
 from paybridge.services.salesforce_sync import SalesforceSyncService
@@ -41,6 +42,7 @@ class Container:
     checkout: CheckoutClient
     idempotency: IdempotencyService
     payments: PaymentService
+    payment_links: PaymentLinkService
     actions: ActionService
     webhooks: WebhookService
     reconciliation: ReconciliationService

@@ -206,6 +206,12 @@ class Settings(BaseSettings):
     inbox_retention_days: int = Field(
         default=30, ge=2, description="Handled webhooks are kept this long (≥ the 30 h retries)."
     )
+    payment_link_expiry_check_s: float = Field(
+        default=900,
+        gt=0,
+        description="How often Checkout.com is asked about Payment Links still Active past "
+        "their expiry.",
+    )
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)

@@ -16,7 +16,12 @@ from tests.e2e.processes import eventually
 # Tasks that re-schedule themselves for ever: pending is their resting state.
 # Pending is the resting state of these: periodic chores, and the check each awaited outcome
 # gets an hour later in case its webhook never comes.
-SCHEDULED_TASKS = ("maintenance.prune", "salesforce.sync_logs", "payments.reconcile")
+SCHEDULED_TASKS = (
+    "maintenance.prune",
+    "salesforce.sync_logs",
+    "payments.reconcile",
+    "payment_links.check_expired",
+)
 ACTION_TYPES = {
     "authorization": "Authorization",
     "card_verification": "Card Verification",

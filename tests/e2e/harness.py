@@ -155,6 +155,12 @@ class Simulators:
     async def salesforce_faults(self, **knobs: object) -> None:
         _decoded(await self._http.post(f"{self.salesforce_url}/_e2e/faults", json=knobs))
 
+    async def checkout_control(self, name: str, **body: object) -> dict[str, Any]:
+        answer: dict[str, Any] = _decoded(
+            await self._http.post(f"{self.checkout_url}/_e2e/{name}", json=body)
+        )
+        return answer
+
     async def seed_orders(self, *order_ids: str) -> None:
         url = f"{self.salesforce_url}/_e2e/orders"
         _decoded(await self._http.post(url, json={"ids": list(order_ids)}))

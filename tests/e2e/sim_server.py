@@ -5,7 +5,8 @@
 Checkout.com and Salesforce each listen on a port of their own (the kernel picks free ones);
 the ports are written to the ready file once both accept connections. On each port,
 `GET /_e2e/state` reads the simulator's state and `POST /_e2e/faults` sets its fault knobs;
-Salesforce also has `POST /_e2e/orders` to seed Order records.
+Salesforce also has `POST /_e2e/orders` to seed Order records; Checkout.com has
+`POST /_e2e/webhooks`, `/_e2e/pay_link` and `/_e2e/expire_link` for Payment Links.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 from paybridge.adapters.salesforce.models import encode_json
+from paybridge.sandbox.checkout_webhooks import WebhookSender
 from tests.simulators.checkout import CheckoutSimulator
 from tests.simulators.salesforce import SalesforceSimulator
+from tests.webhook_events import SIGNING_KEY
 
 Message = MutableMapping[str, Any]
 Scope = MutableMapping[str, Any]
@@ -89,8 +93,27 @@ class ResponseFaults:
             await send(message)
 
 
+async def link_control(sim: CheckoutSimulator, path: str, body: Any) -> Any:
+    """`webhooks` {url}: send the signed webhooks to paybridge there, as Checkout.com does;
+    `pay_link` {link_id, card}: the shopper pays on the hosted page; `expire_link`."""
+    if path == "webhooks":
+        if sim.webhooks is None:
+            sim.webhooks = WebhookSender(signature_key=SIGNING_KEY, retry_backoff_s=0.2)
+            sim.webhooks.connect(httpx.AsyncClient(base_url=str(body["url"]), timeout=10.0))
+        return {"ok": True}
+    if path == "pay_link":
+        paid = sim.pay_link(str(body["link_id"]), card=str(body["card"]))
+        return {"payment_id": paid.id if paid else None, "approved": bool(paid and paid.approved)}
+    if path == "expire_link":
+        sim.expire_link(str(body["link_id"]))
+        return {"ok": True}
+    return None
+
+
 def checkout_control(sim: CheckoutSimulator, faults: ResponseFaults) -> Control:
     async def control(method: str, path: str, body: Any) -> Any:
+        if method == "POST" and path in {"webhooks", "pay_link", "expire_link"}:
+            return await link_control(sim, path, body)
         if (method, path) == ("POST", "faults"):
             sim.fail_next = int(body.get("fail_next", sim.fail_next))
             sim.fail_status = int(body.get("fail_status", sim.fail_status))

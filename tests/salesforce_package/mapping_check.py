@@ -33,6 +33,7 @@ PICKLIST_MAPS = {
     ("custom", "action", "status"): "action",
     ("custom", "action", "type"): "action_type",
     ("custom", "log", "direction"): "direction",
+    ("custom", "payment_link", "status"): "payment_link",
 }
 
 

@@ -74,6 +74,7 @@ RECORD_FIELDS: dict[str, dict[str, frozenset[str]]] = {
             "cko_request_id cko_event_id cko_action_id error_code message occurred_at"
         ),
         "order": _names("checkout_payment_id status captured_amount refunded_amount"),
+        "payment_link": _names("link_id order_id url status expires_at amount currency payment"),
         "dispute_case": _names(
             "dispute_id payment account_id subject case_status origin priority dispute_status "
             "category reason_code amount currency evidence_due_by payment_reference "
@@ -113,6 +114,7 @@ STATUS_MAPS: dict[str, dict[str, frozenset[str]]] = {
         "action_type": frozenset(ActionType),
         "direction": frozenset({"inbound", "outbound"}),
         "dispute": frozenset(),
+        "payment_link": frozenset({"Active", "Paid", "Expired"}),
     },
     "commerce": {
         "authorization": _PAYMENT_STATUSES,

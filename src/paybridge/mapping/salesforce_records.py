@@ -104,6 +104,20 @@ class DisputeSnapshot:
     evidence_required_by: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkSnapshot:
+    """A Payment Link and, once paid, the Checkout.com payment made through it."""
+
+    checkout_link_id: str
+    order_id: str
+    status: str
+    currency: str
+    amount_minor: int
+    url: str | None = None
+    expires_at: datetime | None = None
+    checkout_payment_id: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class SalesforceRecord:
     """One record to write: upsert by `key_field` = `key_value`, or update by record Id.
@@ -188,6 +202,24 @@ def dispute_records(
     if assignment.owner_id:
         out.fields["OwnerId"] = assignment.owner_id
     return [out.record(dispute.id)]
+
+
+def link_records(profile: ProfileMapping, link: LinkSnapshot) -> list[SalesforceRecord]:
+    """The link's record (none when the profile does not mirror links). Its payment lookup is
+    set once paid; that record is written after the payment's (`WRITE_ORDER`)."""
+    mapping = profile.records.get("payment_link")
+    if mapping is None:
+        return []
+    out = _Fields(mapping)
+    out.put("link_id", link.checkout_link_id)
+    out.put("order_id", link.order_id)
+    out.put("url", link.url)
+    out.put("status", _mapped(profile, "payment_link", link.status))
+    out.put("expires_at", link.expires_at)
+    out.put("amount", to_major(link.amount_minor, link.currency))
+    out.put("currency", link.currency)
+    out.put("payment", link.checkout_payment_id)
+    return [out.record(link.checkout_link_id)]
 
 
 def to_salesforce_datetime(value: datetime) -> str:

@@ -215,3 +215,23 @@ disputes = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+payment_links = Table(
+    "payment_links",
+    metadata,
+    Column("id", String(36), primary_key=True, comment="paybridge's own link record id"),
+    Column("checkout_link_id", String(64), nullable=False, unique=True),
+    Column("order_id", String(18), nullable=False, index=True),
+    Column("account_id", String(18), nullable=True),
+    Column("reference", String(50), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False, comment="Active|Paid|Expired"),
+    Column("url", Text, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("checkout_payment_id", String(64), nullable=True),
+    Column("market", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_payment_links_due", "status", "expires_at"),
+)

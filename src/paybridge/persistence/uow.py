@@ -18,6 +18,7 @@ from paybridge.persistence.repositories.events import InboundEventRepository
 from paybridge.persistence.repositories.idempotency import IdempotencyRepository
 from paybridge.persistence.repositories.logs import IntegrationLogRepository
 from paybridge.persistence.repositories.outbox import OutboxRepository
+from paybridge.persistence.repositories.payment_links import PaymentLinkRepository
 from paybridge.persistence.repositories.payments import PaymentRepository
 
 
@@ -30,6 +31,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     logs: IntegrationLogRepository
     disputes: DisputeRepository
+    payment_links: PaymentLinkRepository
 
     def __init__(
         self, engine: AsyncEngine, doorbell: Doorbell | None = None, redact: Redact = redact_text
@@ -63,6 +65,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn, note_due=self._due_kinds.add, redact=redact)
         self.logs = IntegrationLogRepository(conn, redact=redact)
         self.disputes = DisputeRepository(conn)
+        self.payment_links = PaymentLinkRepository(conn)
         return self
 
     async def commit(self) -> None:

@@ -40,6 +40,18 @@ def authorization_outcome(amount_minor: int) -> Outcome:
     return Outcome(approved=declined is None, response_code=code, response_summary=summary)
 
 
+# Cards the shopper types on a Payment Link's hosted page (the simulator's test cards).
+LINK_CARD_APPROVED = "4242424242424242"
+LINK_CARD_DECLINED = "4000000000000002"
+LINK_CARD_THREE_DS = "4485040371536584"
+LINK_CARDS = {
+    LINK_CARD_APPROVED: "approved",
+    LINK_CARD_DECLINED: "declined (20005 Do not honour)",
+    LINK_CARD_THREE_DS: "3-D Secure challenge",
+}
+DECLINED_CARD_CODES = ("20005", "Declined - Do not honour")
+
+
 def asks_for_three_ds(source: dict[str, object], three_ds: dict[str, object] | None) -> bool:
     token = source.get("token")
     forced = isinstance(token, str) and token.startswith(THREE_DS_TOKEN_PREFIX)
@@ -53,4 +65,6 @@ Test values of the simulated Checkout.com:
   any other amount                        approved, 10000
   token {TOKEN_THREE_DS}   3DS challenge (202 + redirect_url); so does "three_ds": true
   local methods (ideal, bancontact, …)    202 + redirect_url; sepa: pending, no redirect
+  Payment Link page: card {LINK_CARD_APPROVED} approved, {LINK_CARD_DECLINED} declined,
+                     {LINK_CARD_THREE_DS} 3DS challenge
 """

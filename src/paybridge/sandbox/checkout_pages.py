@@ -1,14 +1,17 @@
-"""The simulated Checkout.com's shopper-facing page: the 3DS challenge / APM bank page that a
-payment's `redirect_url` points to, with "Complete" and "Fail" buttons."""
+"""The simulated Checkout.com's shopper-facing pages: the 3DS challenge / APM bank page that a
+payment's `redirect_url` points to, with "Complete" and "Fail" buttons, and a Payment Link's
+hosted page, where the shopper pays with a test card."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from paybridge.sandbox.checkout_cards import LINK_CARDS
 from paybridge.sandbox.checkout_sim import CheckoutSimulator
 from paybridge.sandbox.html import button_form, esc, link, page
 
@@ -66,3 +69,52 @@ def redirect_routes(mount: str, *, console: str) -> list[BaseRoute]:
 
     path = mount + "/redirect/{pid}"
     return [Route(path, show, methods=["GET"]), Route(path, decide, methods=["POST"])]
+
+
+def link_routes(mount: str, *, console: str) -> list[BaseRoute]:
+    """`GET|POST {mount}/link/{lid}`: a Payment Link's hosted page. The shopper picks a test
+    card; a 3DS card goes on to the challenge page, any other outcome comes back here (a
+    declined link stays payable, as Checkout.com's does)."""
+
+    async def show(request: Request) -> Response:
+        lid = request.path_params["lid"]
+        notice = request.query_params.get("notice")
+        sim_link = _simulator(request).links.get(lid)
+        if sim_link is None:
+            return HTMLResponse(page("Unknown link", "<p>No such payment link.</p>"), 404)
+        status = sim_link.status_at(datetime.now(UTC))
+        amount = f"{sim_link.amount} {sim_link.currency} (minor units)"
+        body = (
+            f"<p>Payment link <code>{esc(lid)}</code>: {esc(amount)}, reference "
+            f"{esc(sim_link.reference)}, <b>{esc(status)}</b>.</p>"
+        )
+        if status == "Active":
+            options = "".join(
+                f'<option value="{esc(card)}">{esc(card)} ({esc(label)})</option>'
+                for card, label in LINK_CARDS.items()
+            )
+            body += (
+                f'<form method="post" action="{esc(mount)}/link/{esc(lid)}" id="pay-link">'
+                f'<label>Card <select name="card" id="card">{options}</select></label> '
+                '<button type="submit" id="btn-pay">Pay</button></form>'
+            )
+        body += "<p>" + link(f"{console}/links", "Payment links in the console") + "</p>"
+        return HTMLResponse(page("Checkout.com Payment Link (simulated)", body, notice=notice))
+
+    async def pay(request: Request) -> Response:
+        lid = request.path_params["lid"]
+        async with request.form() as form:
+            card = str(form.get("card") or "")
+        if card not in LINK_CARDS:
+            return HTMLResponse(page("Bad request", "<p>card: one of the test cards</p>"), 400)
+        payment = _simulator(request).pay_link(lid, card=card)
+        back = f"{mount}/link/{lid}?notice="
+        if payment is None:
+            return RedirectResponse(back + "This link can no longer be paid", status_code=303)
+        if payment.redirect_url:
+            return RedirectResponse(payment.redirect_url, status_code=303)
+        outcome = "Payment approved" if payment.approved else "Payment declined: try again"
+        return RedirectResponse(back + quote(outcome), status_code=303)
+
+    path = mount + "/link/{lid}"
+    return [Route(path, show, methods=["GET"]), Route(path, pay, methods=["POST"])]

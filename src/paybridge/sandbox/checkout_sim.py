@@ -23,11 +23,15 @@ from starlette.routing import Route
 
 from paybridge.sandbox.checkout_cards import (
     CARD_SOURCES,
+    DECLINED_CARD_CODES,
+    LINK_CARD_DECLINED,
+    LINK_CARD_THREE_DS,
     NO_REDIRECT_METHODS,
     asks_for_three_ds,
     authorization_outcome,
 )
 from paybridge.sandbox.checkout_disputes import DisputeDesk
+from paybridge.sandbox.checkout_links import LinkDesk, SimLink
 from paybridge.sandbox.checkout_webhooks import now_text, payment_event
 from paybridge.sandbox.ids import cko_id
 
@@ -54,7 +58,7 @@ class SimPayment:
 
 
 @dataclass
-class CheckoutSimulator(DisputeDesk):
+class CheckoutSimulator(LinkDesk, DisputeDesk):
     """Knobs: `fail_next` answers N requests with `fail_status`; `requests` records bodies
     and headers; `accepted_keys` adds secret keys (other entities' accounts) to `secret_key`;
     `latency_s` delays every answer (a slow Checkout.com, for benchmarks); `redirect_base`
@@ -87,6 +91,8 @@ class CheckoutSimulator(DisputeDesk):
                 Route("/disputes/{did}/accept", self._accept_dispute, methods=["POST"]),
                 Route("/disputes/{did}/evidence", self._evidence, methods=["PUT", "POST"]),
                 Route("/files", self._upload_file, methods=["POST"]),
+                Route("/payment-links", self._create_link, methods=["POST"]),
+                Route("/payment-links/{lid}", self._get_link, methods=["GET"]),
             ]
         )
 
@@ -112,6 +118,36 @@ class CheckoutSimulator(DisputeDesk):
             self._announce(kind, payment, action_id=payment.action_id, amount=payment.amount)
             return payment
         self._settle(payment)
+        self.note_link_payment(payment)
+        return payment
+
+    def _pay_for_link(self, link: SimLink, *, card: str) -> SimPayment:
+        pid = cko_id("pay")
+        three_ds = link.three_ds or card == LINK_CARD_THREE_DS
+        payment = SimPayment(
+            id=pid,
+            amount=link.amount,
+            currency=link.currency,
+            reference=link.reference,
+            status="Pending",
+            approved=False,
+            capture=link.capture,
+            metadata=dict(link.metadata),
+            source_type="token",
+            action_id=cko_id("act"),
+            redirect_url=f"{self.redirect_base}/{pid}" if three_ds else None,
+            success_url=link.return_url,
+        )
+        self.payments[pid] = payment
+        if three_ds:
+            self._announce("payment_pending", payment, amount=payment.amount)
+        elif card == LINK_CARD_DECLINED:
+            payment.status = "Declined"
+            self._announce(
+                "payment_declined", payment, action_id=payment.action_id, codes=DECLINED_CARD_CODES
+            )
+        else:
+            self._settle(payment)
         return payment
 
     def open_dispute(self, payment_id: str) -> str | None:

@@ -18,8 +18,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paybridge.sandbox.checkout_cards import TEST_VALUES_TEXT, TOKEN_APPROVED, TOKEN_THREE_DS
-from paybridge.sandbox.console_views import payment_page, payments_table, salesforce_page
-from paybridge.sandbox.html import esc, page
+from paybridge.sandbox.console_views import (
+    links_table,
+    payment_page,
+    payments_table,
+    salesforce_page,
+)
+from paybridge.sandbox.html import esc, link, page
 
 if TYPE_CHECKING:
     from paybridge.sandbox.wiring import Sandbox
@@ -74,26 +79,9 @@ def _create_form() -> str:
     )
 
 
-@router.get("", response_class=HTMLResponse)
-async def index(request: Request, notice: str | None = None) -> HTMLResponse:
-    sandbox = _sandbox(request)
-    rows = []
-    for pid in reversed(list(sandbox.checkout.payments)[-100:]):
-        response = await sandbox.api.get(f"/v1/payments/{pid}")
-        if response.status_code == 200:
-            rows.append(response.json())
-    body = _create_form() + "<h2>Payments</h2>" + payments_table(PREFIX, rows)
-    return HTMLResponse(page("Payments", body, notice=notice))
-
-
-@router.post("/payments")
-async def create(request: Request) -> Response:
-    sandbox = _sandbox(request)
-    async with request.form() as form:
-        amount, currency = _amount(form.get("amount")), str(form.get("currency") or "EUR")
-        token, capture = str(form.get("token") or TOKEN_APPROVED), bool(form.get("capture"))
-    if amount is None or currency not in _CURRENCIES:
-        return _back(PREFIX, "Amount must be a positive number, e.g. 149.90")
+def _new_order(sandbox: Sandbox, amount: Decimal, currency: str) -> dict[str, Any]:
+    """A new Order in the simulated Salesforce, and the `order`/`customer` Apex would send
+    (`TotalAmount` a placeholder that `_post_exact` fills in)."""
     number = sandbox.next_order_number()
     # An Id shaped like a real one: letters break the digit runs the card guard refuses.
     order_id = f"8015g{int(number) % 100_000:05d}SandboxQ"
@@ -104,7 +92,7 @@ async def create(request: Request) -> Response:
         "TotalAmount": str(amount),
         "CurrencyIsoCode": currency,
     }
-    body = {
+    return {
         "order": {
             "attributes": {"type": "Order"},
             "Id": order_id,
@@ -124,16 +112,52 @@ async def create(request: Request) -> Response:
             "FirstName": "Ana",
             "LastName": "de Vries",
         },
-        "payment_method": {"type": "token", "token": token},
-        "capture": capture,
     }
+
+
+async def _post_exact(sandbox: Sandbox, path: str, body: dict[str, Any], amount: Decimal) -> Any:
     # Apex sends a JSON number; keep it exact (never through a float).
     raw = json.dumps(body).replace('"__AMOUNT__"', str(amount))
-    response = await sandbox.api.post(
-        "/v1/payments",
+    return await sandbox.api.post(
+        path,
         content=raw,
         headers={"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())},
     )
+
+
+@router.get("", response_class=HTMLResponse)
+async def index(request: Request, notice: str | None = None) -> HTMLResponse:
+    sandbox = _sandbox(request)
+    rows = []
+    for pid in reversed(list(sandbox.checkout.payments)[-100:]):
+        response = await sandbox.api.get(f"/v1/payments/{pid}")
+        if response.status_code == 200:
+            rows.append(response.json())
+    body = (
+        _create_form()
+        + _link_form()
+        + "<p>"
+        + link(f"{PREFIX}/links", "Payment links")
+        + "</p><h2>Payments</h2>"
+        + payments_table(PREFIX, rows)
+    )
+    return HTMLResponse(page("Payments", body, notice=notice))
+
+
+@router.post("/payments")
+async def create(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    async with request.form() as form:
+        amount, currency = _amount(form.get("amount")), str(form.get("currency") or "EUR")
+        token, capture = str(form.get("token") or TOKEN_APPROVED), bool(form.get("capture"))
+    if amount is None or currency not in _CURRENCIES:
+        return _back(PREFIX, "Amount must be a positive number, e.g. 149.90")
+    body = {
+        **_new_order(sandbox, amount, currency),
+        "payment_method": {"type": "token", "token": token},
+        "capture": capture,
+    }
+    response = await _post_exact(sandbox, "/v1/payments", body, amount)
     if response.status_code not in (201, 202):
         return _back(PREFIX, f"Create refused: {_error_text(response)}")
     created = response.json()
@@ -197,6 +221,46 @@ async def accept(request: Request, did: str) -> Response:
     return _back(
         f"{PREFIX}/payments/{quote(pid, safe='')}" if pid else PREFIX, f"Dispute {did}: {notice}"
     )
+
+
+def _link_form() -> str:
+    currencies = "".join(f"<option>{c}</option>" for c in _CURRENCIES)
+    return (
+        "<fieldset><legend>Create a payment link (a new Order in the simulated Salesforce)"
+        '</legend><form method="post" action="/sandbox/links" id="create-link">'
+        '<label>Amount <input name="amount" value="149.90" size="8"></label> '
+        f'<label>Currency <select name="currency">{currencies}</select></label> '
+        '<label>Expires in (s) <input name="expires_in" value="86400" size="8"></label> '
+        '<button type="submit" id="btn-create-link">Create link</button></form></fieldset>'
+    )
+
+
+@router.get("/links", response_class=HTMLResponse)
+async def links(request: Request, notice: str | None = None) -> HTMLResponse:
+    sandbox = _sandbox(request)
+    rows = []
+    for lid in reversed(list(sandbox.checkout.links)[-100:]):
+        response = await sandbox.api.get(f"/v1/payment-links/{lid}")
+        if response.status_code == 200:
+            rows.append(response.json())
+    body = _link_form() + "<h2>Payment links</h2>" + links_table(PREFIX, rows)
+    return HTMLResponse(page("Payment links", body, notice=notice))
+
+
+@router.post("/links")
+async def create_link(request: Request) -> Response:
+    sandbox = _sandbox(request)
+    back = f"{PREFIX}/links"
+    async with request.form() as form:
+        amount, currency = _amount(form.get("amount")), str(form.get("currency") or "EUR")
+        expires_in = str(form.get("expires_in") or "86400").strip()
+    if amount is None or currency not in _CURRENCIES or not expires_in.isdigit():
+        return _back(back, "Amount must be a positive number; expires in, whole seconds")
+    body = {**_new_order(sandbox, amount, currency), "expires_in": int(expires_in)}
+    response = await _post_exact(sandbox, "/v1/payment-links", body, amount)
+    if response.status_code != 201:
+        return _back(back, f"Link refused: {_error_text(response)}")
+    return _back(back, f"Created {response.json()['link_id']}: open its page to pay")
 
 
 @router.get("/salesforce", response_class=HTMLResponse)

@@ -41,6 +41,24 @@ def payments_table(prefix: str, payments: list[dict[str, Any]]) -> str:
     return table(headers, rows, raw=True)
 
 
+def links_table(prefix: str, links: list[dict[str, Any]]) -> str:
+    """Payment links with their state, their page and the payment made through them."""
+    rows = [
+        (
+            link(item["url"], item["link_id"]) if item.get("url") else esc(item["link_id"]),
+            esc(item["status"]),
+            esc(f"{item['amount']} {item['currency']}"),
+            esc(item["reference"]),
+            esc(item["expires_at"]),
+            link(f"{prefix}/payments/{item['payment_id']}", item["payment_id"])
+            if item.get("payment_id")
+            else "",
+        )
+        for item in links
+    ]
+    return table(["Link", "Status", "Amount", "Order", "Expires", "Payment"], rows, raw=True)
+
+
 def _next_steps(prefix: str, payment: dict[str, Any]) -> str:
     pid = quote(payment["payment_id"], safe="")
     base = f"{prefix}/payments/{pid}"

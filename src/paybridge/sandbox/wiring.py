@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from paybridge.app import build_container, create_app
 from paybridge.mapping.salesforce_fields import load_salesforce_mapping
-from paybridge.sandbox.checkout_pages import redirect_routes
+from paybridge.sandbox.checkout_pages import link_routes, redirect_routes
 from paybridge.sandbox.checkout_sim import CheckoutSimulator
 from paybridge.sandbox.checkout_webhooks import WebhookSender
 from paybridge.sandbox.console import PREFIX as CONSOLE
@@ -139,6 +139,7 @@ def build_sandbox(
     checkout = CheckoutSimulator(
         webhooks=webhooks,
         redirect_base=f"{public_url}{REDIRECT_MOUNT}/redirect",
+        link_page_base=f"{public_url}{REDIRECT_MOUNT}/link",
         spec23_statuses=True,
     )
     checkout_app = checkout.app()
@@ -170,6 +171,7 @@ def build_sandbox(
     app.mount(SALESFORCE_MOUNT, salesforce.app)
     app.include_router(console_router)
     app.router.routes.extend(redirect_routes(REDIRECT_MOUNT, console=CONSOLE))
+    app.router.routes.extend(link_routes(REDIRECT_MOUNT, console=CONSOLE))
     _close_with_app(app, sandbox)
     return sandbox
 

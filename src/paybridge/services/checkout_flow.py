@@ -23,15 +23,21 @@ from paybridge.adapters.checkout.errors import CheckoutError
 from paybridge.domain.clock import Clock
 from paybridge.errors import to_envelope
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
-from paybridge.services.audit import collecting
-from paybridge.services.idempotency import Claim, IdempotencyService, StoredResponse
+from paybridge.services.audit import collecting, log_row
+from paybridge.services.idempotency import (
+    CHECKOUT_KEY_WINDOW,
+    Claim,
+    IdempotencyService,
+    StoredResponse,
+)
 from paybridge.services.outages import is_outage
-from paybridge.services.tasks import Done, Outcome, Postpone
+from paybridge.services.tasks import Dead, Done, Outcome, Postpone, Retry
 
 _log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 Calls = Sequence[CheckoutCallRecord]
+FailureRecorder = Callable[[UnitOfWork, CheckoutError, Calls, bool], Awaitable[None]]
 
 
 def is_final(error: CheckoutError) -> bool:
@@ -56,7 +62,26 @@ class CheckoutStep(Generic[T]):
 
     send: Callable[[], Awaitable[T]]
     succeeded: Callable[[UnitOfWork, T, Calls], Awaitable[Recorded]]
-    failed: Callable[[UnitOfWork, CheckoutError, Calls, bool], Awaitable[None]]
+    failed: FailureRecorder
+
+
+def log_failure(operation: str, *, clock: Clock, correlation_id: str | None) -> FailureRecorder:
+    """A `CheckoutStep.failed` for an operation that reserved nothing: the failed call's
+    integration log only."""
+
+    async def failed(uow: UnitOfWork, error: CheckoutError, calls: Calls, _final: bool) -> None:
+        await uow.logs.add(
+            log_row(
+                list(calls),
+                operation=operation,
+                now=clock(),
+                correlation_id=correlation_id,
+                error_code=error.code,
+                message=error.message,
+            )
+        )
+
+    return failed
 
 
 class CheckoutFlow:
@@ -88,6 +113,39 @@ class CheckoutFlow:
             )
             await uow.commit()
         return recorded.response
+
+    async def recover(
+        self,
+        record_id: str,
+        complete: Callable[[Claim], Awaitable[StoredResponse | CheckoutError]],
+        *,
+        subject: str,
+    ) -> Outcome:
+        """Finish a create whose process died or whose answer was lost, and whose caller never
+        retried, with the same Cko-Idempotency-Key (inside Checkout.com's 24 h window only;
+        past it, the created object's own webhooks still bring it in). `complete` runs the
+        create's step from the claim's stored payload."""
+        claim = await self._idempotency.resume(record_id)
+        if isinstance(claim, StoredResponse):
+            return Done()
+        if claim is None:
+            return Retry("request still in flight")
+        if claim.payload is None:
+            await self._idempotency.release(claim)
+            return Dead("nothing to recover: no request was recorded")
+        async with self._uow() as uow:
+            record = await uow.idempotency.get(record_id)
+        assert record is not None
+        if self._clock() - record["created_at"] > CHECKOUT_KEY_WINDOW:
+            await self._idempotency.release(claim)
+            return Dead("Checkout.com idempotency window passed; the webhooks decide")
+        result = await complete(claim)
+        if isinstance(result, CheckoutError):
+            # An outage is waited out; past a refusal or an answer recovery cannot fix, the
+            # webhooks still bring the object in.
+            return recovery_outcome(result) or Done()
+        _log.info(f"checkout.{subject}.recovered", idempotency_record_id=record_id)
+        return Done()
 
     async def _settle_failure(
         self,

@@ -35,10 +35,9 @@ from paybridge.services.checkout_flow import (
     CheckoutFlow,
     CheckoutStep,
     Recorded,
-    recovery_outcome,
+    log_failure,
 )
 from paybridge.services.idempotency import (
-    CHECKOUT_KEY_WINDOW,
     Claim,
     IdempotencyService,
     StoredResponse,
@@ -46,7 +45,7 @@ from paybridge.services.idempotency import (
 )
 from paybridge.services.ledger import apply_facts
 from paybridge.services.ports import CheckoutPayments
-from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Retry, Task, one_by_one
+from paybridge.services.tasks import BatchHandler, Outcome, Task, one_by_one
 from paybridge.services.views import load_payment_read, order_read, read_of
 
 _log = structlog.get_logger(__name__)
@@ -91,6 +90,11 @@ class PaymentService:
         )
         self._market_secret_keys = dict(market_secret_keys or {})
         self._flow = CheckoutFlow(uow=uow, idempotency=idempotency, clock=clock)
+
+    @property
+    def markets(self) -> MarketBook:
+        """The markets in force (the global settings' one market without a markets file)."""
+        return self._markets
 
     async def create(
         self,
@@ -161,24 +165,12 @@ class PaymentService:
                 correlation_id=correlation_id,
             )
 
-        async def failed(uow: UnitOfWork, error: CheckoutError, calls: Calls, _final: bool) -> None:
-            await uow.logs.add(
-                log_row(
-                    list(calls),
-                    operation=CREATE_OPERATION,
-                    now=self._clock(),
-                    correlation_id=correlation_id,
-                    error_code=error.code,
-                    message=error.message,
-                )
-            )
-
         step = CheckoutStep(
             send=lambda: self._checkout.create_payment(
                 wire, idempotency_key=claim.checkout_key, secret_key=secret_key
             ),
             succeeded=succeeded,
-            failed=failed,
+            failed=log_failure(CREATE_OPERATION, clock=self._clock, correlation_id=correlation_id),
         )
         return await self._flow.run(claim, step, correlation_id=correlation_id)
 
@@ -189,30 +181,13 @@ class PaymentService:
         return await self.recover(str(task.payload["idempotency_record_id"]))
 
     async def recover(self, record_id: str) -> Outcome:
-        """Finish a create whose process died or whose answer was lost, and whose caller never
-        retried, with the same Cko-Idempotency-Key (inside Checkout.com's 24 h window only;
-        past it, the payment's own webhooks still bring it in, created from the event)."""
-        claim = await self._idempotency.resume(record_id)
-        if isinstance(claim, StoredResponse):
-            return Done()
-        if claim is None:
-            return Retry("request still in flight")
-        if claim.payload is None:
-            await self._idempotency.release(claim)
-            return Dead("nothing to recover: no request was recorded")
-        async with self._uow() as uow:
-            record = await uow.idempotency.get(record_id)
-        assert record is not None
-        if self._clock() - record["created_at"] > CHECKOUT_KEY_WINDOW:
-            await self._idempotency.release(claim)
-            return Dead("Checkout.com idempotency window passed; the payment's webhooks decide")
-        result = await self._complete(claim, correlation_id=None)
-        if isinstance(result, CheckoutError):
-            # An outage is waited out; past a refusal or an answer recovery cannot fix, the
-            # payment's own webhooks still bring it in (created from the event).
-            return recovery_outcome(result) or Done()
-        _log.info("checkout.payment.recovered", idempotency_record_id=record_id)
-        return Done()
+        """Finish a create nobody retried (`CheckoutFlow.recover`); past Checkout.com's key
+        window, the payment's own webhooks bring it in (created from the event)."""
+        return await self._flow.recover(
+            record_id,
+            lambda claim: self._complete(claim, correlation_id=None),
+            subject="payment",
+        )
 
     async def _record_success(
         self,

@@ -10,6 +10,9 @@ from paybridge.adapters.checkout.models import (
     CaptureRequest,
     Dispute,
     FileUploadResponse,
+    PaymentLinkCreated,
+    PaymentLinkDetails,
+    PaymentLinkRequest,
     PaymentRequest,
     PaymentResponse,
     RefundRequest,
@@ -77,3 +80,13 @@ class CheckoutDisputes(Protocol):
         *,
         secret_key: str | None = None,
     ) -> FileUploadResponse: ...
+
+
+class CheckoutPaymentLinks(Protocol):
+    async def create_payment_link(
+        self, request: PaymentLinkRequest, *, idempotency_key: str, secret_key: str | None = None
+    ) -> PaymentLinkCreated: ...
+
+    async def get_payment_link(
+        self, link_id: str, *, secret_key: str | None = None
+    ) -> PaymentLinkDetails: ...

@@ -15,15 +15,17 @@ from paybridge.mapping.salesforce_records import (
     ActionSnapshot,
     CaseAssignment,
     DisputeSnapshot,
+    LinkSnapshot,
     PaymentSnapshot,
     SalesforceRecord,
     dispute_records,
+    link_records,
     payment_records,
 )
 
 # Record kinds in dependency order: a parent's type is always written before its children's.
 WRITE_ORDER = {
-    "custom": ("payment", "action", "dispute_case", "order", "log"),
+    "custom": ("payment", "action", "payment_link", "dispute_case", "order", "log"),
     "commerce": ("authorization", "payment", "refund", "dispute_case", "order", "log"),
 }
 _AUTHORIZING = frozenset({ActionType.AUTHORIZATION.value, ActionType.CARD_VERIFICATION.value})
@@ -150,9 +152,11 @@ def records_of(
     assignment: CaseAssignment = CaseAssignment(),
     *,
     order_payments: Sequence[RowMapping] = (),
+    links: Sequence[RowMapping] = (),
 ) -> list[SalesforceRecord]:
     """Every record of one payment's current state, parents first (disputes' Cases last).
-    `order_payments`: the other payments of its Order, which its Order's fields also sum."""
+    `order_payments`: the other payments of its Order, which its Order's fields also sum;
+    `links`: the Payment Links paid by this payment (their records look it up)."""
     snapshot = payment_snapshot(payment)
     records = payment_records(
         profile,
@@ -160,10 +164,25 @@ def records_of(
         mirrored_actions(profile, actions),
         order=totals_of_order(payment, order_payments),
     )
+    for row in links:
+        records += link_records(profile, link_snapshot(row))
     for row in disputes:
         dispute = dispute_snapshot(row, checkout_payment_id=snapshot.checkout_payment_id)
         records += dispute_records(profile, dispute, snapshot, assignment)
     return records
+
+
+def link_snapshot(row: RowMapping) -> LinkSnapshot:
+    return LinkSnapshot(
+        checkout_link_id=row["checkout_link_id"],
+        order_id=row["order_id"],
+        status=row["status"],
+        currency=row["currency"],
+        amount_minor=int(row["amount_minor"]),
+        url=row["url"],
+        expires_at=row["expires_at"],
+        checkout_payment_id=row["checkout_payment_id"],
+    )
 
 
 def links_logs_to_payment(profile: ProfileMapping) -> bool:

@@ -25,11 +25,17 @@ from paybridge.adapters.salesforce.errors import (
 )
 from paybridge.domain.clock import Clock
 from paybridge.mapping.salesforce_fields import ProfileMapping
-from paybridge.mapping.salesforce_records import CaseAssignment, SalesforceRecord, log_records
+from paybridge.mapping.salesforce_records import (
+    CaseAssignment,
+    SalesforceRecord,
+    link_records,
+    log_records,
+)
 from paybridge.metrics import Metrics
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.services.case_assignment import CaseAssignments
 from paybridge.services.ledger import SYNC_PAYMENT_TASK
+from paybridge.services.link_payments import SYNC_LINK_TASK
 from paybridge.services.salesforce_logs import (
     FAILED,
     SKIPPED,
@@ -42,7 +48,12 @@ from paybridge.services.salesforce_logs import (
     sweep_logs_now,
     sync_failure_row,
 )
-from paybridge.services.salesforce_state import links_logs_to_payment, records_of, type_order
+from paybridge.services.salesforce_state import (
+    link_snapshot,
+    links_logs_to_payment,
+    records_of,
+    type_order,
+)
 from paybridge.services.salesforce_writes import SalesforceWriter, Write, WriteReport
 from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Postpone, Task
 
@@ -74,6 +85,7 @@ class _Payment:
     disputes: Sequence[RowMapping] = ()
     log_rows: Sequence[RowMapping] = ()
     order_payments: Sequence[RowMapping] = ()
+    links: Sequence[RowMapping] = ()
     records: list[SalesforceRecord] = field(default_factory=list)
     logs: list[tuple[str, SalesforceRecord]] = field(default_factory=list)
     skipped_logs: list[str] = field(default_factory=list)
@@ -111,13 +123,49 @@ class SalesforceSyncService:
         self._writer = SalesforceWriter(client, metrics=metrics, type_order=type_order(profile))
 
     def task_handlers(self) -> dict[str, BatchHandler]:
-        return {SYNC_PAYMENT_TASK: self.sync_payments, SYNC_LOGS_TASK: self.sync_logs}
+        return {
+            SYNC_PAYMENT_TASK: self.sync_payments,
+            SYNC_LOGS_TASK: self.sync_logs,
+            SYNC_LINK_TASK: self.sync_links,
+        }
 
     async def schedule_log_sweep(self) -> None:
         """Start the periodic sweep of logs no payment sync carries (idempotent)."""
         async with self._uow() as uow:
             await schedule_log_sweep(uow, now=self._clock())
             await uow.commit()
+
+    # --- payment links ---------------------------------------------------------------------
+
+    async def sync_links(self, tasks: Sequence[Task]) -> Mapping[int, Outcome]:
+        """Upsert the batch's links (full state, one grouped write). A paid link's record is
+        written by its payment's sync instead, after the payment it looks up."""
+        ids = {str(task.payload.get("link_id")): task.id for task in tasks}
+        async with self._uow() as uow:
+            rows = await uow.payment_links.get_many(list(ids))
+        outcomes: dict[int, Outcome] = dict.fromkeys(ids.values(), Done())
+        writes = [
+            Write(owner=str(row["id"]), record=record)
+            for row in rows
+            if row["checkout_payment_id"] is None
+            for record in link_records(self._profile, link_snapshot(row))
+        ]
+        if not writes:
+            return outcomes
+        report = await self._writer.grouped(writes)
+        if report.interrupted is not None:
+            _log_interruption(report.interrupted, kind=SYNC_LINK_TASK)
+        for write in writes:
+            task_id = ids[write.owner]
+            failed = report.first_failure(write.owner)
+            if failed is not None:
+                reason = failed[1].describe(write.record)
+                outcomes[task_id] = (
+                    Postpone(reason, whole_lane=False) if failed[1].transient else Dead(reason)
+                )
+            elif not report.attempted(report.writes.index(write)):
+                outcomes[task_id] = self._interrupted(report.interrupted, self._clock())
+        return outcomes
 
     # --- payments ------------------------------------------------------------------------
 
@@ -164,6 +212,9 @@ class SalesforceSyncService:
             siblings = await uow.payments.list_by_orders(order_ids)
             actions = await uow.payments.actions_of(ids)
             disputes = await uow.disputes.of_payments(ids)
+            paid_links = await uow.payment_links.paid_by(
+                [str(row["checkout_payment_id"]) for row in rows.values()]
+            )
             logs = (
                 await uow.logs.pending_for_payments(ids, limit=self._config.logs_per_payment)
                 if with_logs
@@ -183,6 +234,11 @@ class SalesforceSyncService:
                     disputes=disputes.get(payment_id, []),
                     log_rows=logs.get(payment_id, []),
                     order_payments=[r for r in siblings if r["order_id"] == row["order_id"]],
+                    links=[
+                        link
+                        for link in paid_links
+                        if link["checkout_payment_id"] == row["checkout_payment_id"]
+                    ],
                 )
             )
         return loaded
@@ -198,6 +254,7 @@ class SalesforceSyncService:
                 payment.disputes,
                 assignment,
                 order_payments=payment.order_payments,
+                links=payment.links,
             )
             mirrored, payment.skipped_logs = self._by_level(payment.log_rows)
             records = log_records(self._profile, [log_snapshot(row) for row in mirrored])

@@ -35,6 +35,7 @@ from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.services.audit import webhook_log_row
 from paybridge.services.dispute_fold import link_waiting_disputes
 from paybridge.services.ledger import apply_facts
+from paybridge.services.link_payments import settle_link_payment
 from paybridge.services.tasks import (
     BatchHandler,
     Dead,
@@ -226,6 +227,7 @@ class WebhookService:
         state = await apply_facts(
             uow, payment, facts, now=now, extra=extra, balances=to_balances(event)
         )
+        await settle_link_payment(uow, payment, state.status, now=now)
         await uow.logs.add(self._log_row(event, payment, now=now))
         _log.info(
             "webhook.applied",

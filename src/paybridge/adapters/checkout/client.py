@@ -33,6 +33,9 @@ from paybridge.adapters.checkout.models import (
     FileUploadResponse,
     PaymentAction,
     PaymentDetails,
+    PaymentLinkCreated,
+    PaymentLinkDetails,
+    PaymentLinkRequest,
     PaymentList,
     PaymentRequest,
     PaymentResponse,
@@ -187,6 +190,30 @@ class CheckoutClient:
             "payment.list", "GET", "/payments", params=params, secret_key=secret_key
         )
         parsed: PaymentList = _parse(PaymentList, response, "payment.list")
+        return parsed
+
+    # --- payment links ----------------------------------------------------------------------
+
+    async def create_payment_link(
+        self, request: PaymentLinkRequest, *, idempotency_key: str, secret_key: str | None = None
+    ) -> PaymentLinkCreated:
+        response = await self._call(
+            "payment_link.create",
+            "POST",
+            "/payment-links",
+            json=request.to_wire(),
+            idempotency_key=idempotency_key,
+            secret_key=secret_key,
+        )
+        parsed: PaymentLinkCreated = _parse(PaymentLinkCreated, response, "payment_link.create")
+        return parsed
+
+    async def get_payment_link(
+        self, link_id: str, *, secret_key: str | None = None
+    ) -> PaymentLinkDetails:
+        path = f"/payment-links/{_segment(link_id)}"
+        response = await self._call("payment_link.get", "GET", path, secret_key=secret_key)
+        parsed: PaymentLinkDetails = _parse(PaymentLinkDetails, response, "payment_link.get")
         return parsed
 
     # --- disputes ---------------------------------------------------------------------------

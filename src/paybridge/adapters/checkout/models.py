@@ -155,6 +155,44 @@ class PaymentRequest(_WireRequest):
     metadata: Metadata = Field(default_factory=dict)
 
 
+LinkMethod = Literal[
+    "card", "sofort", "ideal", "knet", "giropay", "bancontact", "p24", "eps", "multibanco"
+]
+"""What a Payment Link page can offer (the spec's `allow_payment_methods` enum)."""
+
+LINK_EXPIRES_IN_MAX_S = 1_209_600
+"""Checkout.com's bound on `expires_in` (14 days); the minimum is 1 second."""
+
+
+class LinkBilling(_WireRequest):
+    """`billing` is required by `POST /payment-links`, and its address needs a country."""
+
+    address: Address
+
+
+class PaymentLinkRequest(_WireRequest):
+    """POST /payment-links: Checkout.com hosts the page, the shopper picks the method."""
+
+    amount: Annotated[int, Field(strict=True, ge=1, le=999_999_999)]
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    reference: Reference
+    description: str | None = Field(default=None, max_length=100)
+    billing: LinkBilling
+    customer: Customer | None = None
+    processing_channel_id: str | None = Field(default=None, pattern=r"^pc_\w+$")
+    expires_in: int | None = Field(default=None, ge=1, le=LINK_EXPIRES_IN_MAX_S)
+    capture: bool
+    three_ds: ThreeDs | None = Field(
+        default=None,
+        validation_alias=AliasChoices("three_ds", "3ds"),
+        serialization_alias="3ds",
+    )
+    allow_payment_methods: list[LinkMethod] | None = None
+    return_url: str | None = Field(default=None, max_length=255)
+    locale: str | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
 class CaptureRequest(_WireRequest):
     """POST /payments/{id}/captures; no amount = everything still capturable."""
 
@@ -336,3 +374,28 @@ class FileUploadResponse(_Linked):
     """POST /files: the `file_…` id to quote in dispute evidence."""
 
     id: str
+
+
+class PaymentLinkCreated(_Linked):
+    """201 of POST /payment-links: the id, the expiry and the page (`_links.redirect`)."""
+
+    id: str
+    expires_on: datetime | None = None
+    reference: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        return self.link("redirect")
+
+
+class PaymentLinkDetails(_Linked):
+    """GET /payment-links/{id}: `status` is `Active`, `Payment Received` or `Expired`."""
+
+    id: str
+    status: str
+    payment_id: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    reference: str | None = None
+    expires_on: datetime | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
