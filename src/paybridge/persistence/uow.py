@@ -12,6 +12,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from paybridge.persistence.doorbell import Doorbell
+from paybridge.persistence.repositories.backlog import BacklogRepository
 from paybridge.persistence.repositories.disputes import DisputeRepository
 from paybridge.persistence.repositories.events import InboundEventRepository
 from paybridge.persistence.repositories.idempotency import IdempotencyRepository
@@ -29,6 +30,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     logs: IntegrationLogRepository
     disputes: DisputeRepository
+    backlog: BacklogRepository
 
     def __init__(self, engine: AsyncEngine, doorbell: Doorbell | None = None) -> None:
         self._engine = engine
@@ -58,6 +60,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(conn, note_due=self._due_kinds.add)
         self.logs = IntegrationLogRepository(conn)
         self.disputes = DisputeRepository(conn)
+        self.backlog = BacklogRepository(conn)
         return self
 
     async def commit(self) -> None:
