@@ -60,6 +60,12 @@ class Metrics:
             ["lane"],
             registry=r,
         )
+        self.waiting_tasks = Gauge(
+            "paybridge_outbox_waiting_tasks",
+            "Tasks not yet done (pending or running), per worker lane",
+            ["lane"],
+            registry=r,
+        )
         self.dead_tasks = Gauge(
             "paybridge_outbox_dead_tasks", "Dead-lettered tasks, per kind", ["kind"], registry=r
         )
@@ -78,6 +84,7 @@ class Metrics:
         self,
         *,
         oldest_waiting_s: Mapping[str, float],
+        waiting_tasks: Mapping[str, int],
         dead_tasks: Mapping[str, int],
         parked_syncs: int,
         reconcile_give_ups: int,
@@ -85,6 +92,7 @@ class Metrics:
         """Set the database-read gauges; a lane or kind seen before and now empty reads 0
         (rather than vanishing, which would read as "no data" on the dashboard)."""
         _set_all(self.oldest_waiting, oldest_waiting_s, shown=self._lanes_shown)
+        _set_all(self.waiting_tasks, waiting_tasks, shown=self._lanes_shown)
         _set_all(self.dead_tasks, dead_tasks, shown=self._kinds_shown)
         self.parked_syncs.set(parked_syncs)
         self.reconcile_give_ups.set(reconcile_give_ups)

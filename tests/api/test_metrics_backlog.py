@@ -73,6 +73,7 @@ async def test_backlog_gauges_read_the_database(
     samples = await scrape(client)
 
     assert samples[("paybridge_outbox_oldest_waiting_seconds", ("salesforce",))] >= 600
+    assert samples[("paybridge_outbox_waiting_tasks", ("salesforce",))] == 1
     assert samples[("paybridge_outbox_dead_tasks", ("webhooks.process",))] == 1
     assert samples[("paybridge_salesforce_parked_syncs", ())] == 1
     assert samples[("paybridge_reconcile_give_ups_24h", ())] == 1
@@ -91,6 +92,7 @@ async def test_an_emptied_lane_reads_zero_instead_of_vanishing(
     samples = await scrape(client)
 
     assert samples[("paybridge_outbox_oldest_waiting_seconds", ("salesforce",))] == 0
+    assert samples[("paybridge_outbox_waiting_tasks", ("salesforce",))] == 0
     assert samples[("paybridge_outbox_dead_tasks", ("webhooks.process",))] == 0
 
 

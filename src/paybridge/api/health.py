@@ -54,6 +54,7 @@ async def metrics(container: ContainerDep) -> Response:
     else:
         container.metrics.show_backlog(
             oldest_waiting_s=backlog.oldest_waiting_s,
+            waiting_tasks=backlog.waiting_tasks,
             dead_tasks=backlog.dead_tasks,
             parked_syncs=backlog.parked_syncs,
             reconcile_give_ups=backlog.reconcile_give_ups,

@@ -16,6 +16,7 @@ GIVE_UPS_WINDOW = timedelta(days=1)
 @dataclass(frozen=True)
 class Backlog:
     oldest_waiting_s: Mapping[str, float]  # per lane
+    waiting_tasks: Mapping[str, int]  # per lane
     dead_tasks: Mapping[str, int]  # per task kind
     parked_syncs: int
     reconcile_give_ups: int  # within GIVE_UPS_WINDOW
@@ -26,24 +27,31 @@ def lane_of(kind: str) -> str:
     return kind.split(".", 1)[0]
 
 
-def oldest_per_lane(oldest_by_kind: Mapping[str, datetime], *, now: datetime) -> dict[str, float]:
+def per_lane(
+    waiting_by_kind: Mapping[str, tuple[datetime, int]], *, now: datetime
+) -> tuple[dict[str, float], dict[str, int]]:
+    """The kinds' figures folded into their lanes: the oldest task's age, and the count."""
     ages: dict[str, float] = {}
-    for kind, stored_at in oldest_by_kind.items():
-        age = max(0.0, (now - stored_at).total_seconds())
-        ages[lane_of(kind)] = max(age, ages.get(lane_of(kind), 0.0))
-    return ages
+    counts: dict[str, int] = {}
+    for kind, (stored_at, count) in waiting_by_kind.items():
+        lane = lane_of(kind)
+        ages[lane] = max(0.0, (now - stored_at).total_seconds(), ages.get(lane, 0.0))
+        counts[lane] = counts.get(lane, 0) + count
+    return ages, counts
 
 
 async def read_backlog(uow: UnitOfWorkFactory, *, now: datetime) -> Backlog:
     async with uow() as read:
-        oldest = await read.backlog.oldest_waiting_by_kind()
+        waiting = await read.backlog.waiting_by_kind()
         dead = await read.backlog.dead_by_kind()
         parked = await read.backlog.parked_syncs()
         give_ups = await read.backlog.logs_with_error_since(
             GAVE_UP_ERROR_CODE, since=now - GIVE_UPS_WINDOW
         )
+    ages, counts = per_lane(waiting, now=now)
     return Backlog(
-        oldest_waiting_s=oldest_per_lane(oldest, now=now),
+        oldest_waiting_s=ages,
+        waiting_tasks=counts,
         dead_tasks=dead,
         parked_syncs=parked,
         reconcile_give_ups=give_ups,

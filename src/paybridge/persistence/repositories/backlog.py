@@ -17,14 +17,16 @@ class BacklogRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def oldest_waiting_by_kind(self) -> dict[str, datetime]:
-        """Per task kind, when the oldest task not yet done (pending or running) was stored."""
+    async def waiting_by_kind(self) -> dict[str, tuple[datetime, int]]:
+        """Per task kind, of the tasks not yet done (pending or running): when the oldest was
+        stored, and how many there are."""
         stmt = (
-            select(outbox.c.kind, func.min(outbox.c.created_at))
+            select(outbox.c.kind, func.min(outbox.c.created_at), func.count())
             .where(outbox.c.status.in_((PENDING, RUNNING)))
             .group_by(outbox.c.kind)
         )
-        return {str(kind): at for kind, at in (await self._conn.execute(stmt)).all()}
+        rows = (await self._conn.execute(stmt)).all()
+        return {str(kind): (oldest, int(n)) for kind, oldest, n in rows}
 
     async def dead_by_kind(self) -> dict[str, int]:
         stmt = (
