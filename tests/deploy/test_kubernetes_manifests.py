@@ -127,6 +127,17 @@ def test_api_runs_replicated_without_the_embedded_worker_and_probes_real_routes(
     assert container["command"][-1] == exposed
 
 
+def test_worker_metrics_port_is_declared_and_open_to_scrapes() -> None:
+    """The worker's counters (task outcomes, Salesforce allocation) exist only in it."""
+    worker = by_kind_and_name("Deployment", "paybridge-worker")
+    (container,) = pod_spec(worker)["containers"]
+    command = container["command"]
+    port = int(command[command.index("--metrics-port") + 1])
+    assert [p["containerPort"] for p in container["ports"]] == [port]
+    policy = by_kind_and_name("NetworkPolicy", "paybridge-worker-ingress")
+    assert [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]] == [port]
+
+
 def test_worker_gets_a_grace_period_longer_than_a_lease() -> None:
     """A worker killed before it releases its claims strands them until the lease ends."""
     worker = by_kind_and_name("Deployment", "paybridge-worker")
