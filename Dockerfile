@@ -14,14 +14,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PAYBRIDGE_ALEMBIC_DIR=/app/alembic \
     PAYBRIDGE_DATABASE_URL=sqlite+aiosqlite:////data/paybridge.db
-RUN groupadd --system paybridge && useradd --system --gid paybridge --home /app paybridge \
+# Fixed ids: Kubernetes' runAsNonRoot needs a numeric user (deploy/kubernetes runs as 10001).
+RUN groupadd --system --gid 10001 paybridge \
+    && useradd --system --uid 10001 --gid paybridge --home /app paybridge \
     && mkdir -p /app /data && chown paybridge:paybridge /data
 COPY --from=build /wheels /wheels
 RUN pip install --no-index --find-links=/wheels paybridge && rm -rf /wheels
 WORKDIR /app
 COPY alembic ./alembic
 COPY alembic.ini ./
-USER paybridge
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"

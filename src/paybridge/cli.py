@@ -152,14 +152,25 @@ def reset_sqlite(database_url: str) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve this worker's Prometheus metrics on 0.0.0.0:PORT/ (default: not served).",
+)
+def worker(metrics_port: int | None) -> None:
     """Run the background worker alone (scale it out beside API processes on PostgreSQL)."""
-    asyncio.run(_run_worker(Settings()))
+    asyncio.run(_run_worker(Settings(), metrics_port=metrics_port))
 
 
-async def _run_worker(settings: Settings) -> None:
+async def _run_worker(settings: Settings, *, metrics_port: int | None = None) -> None:
     configure_logging(settings.log_level, secrets=settings.secret_values())
     container = build_container(settings)
+    stop_metrics = (
+        container.metrics.serve(host="0.0.0.0", port=metrics_port)  # noqa: S104 — a pod's port
+        if metrics_port is not None
+        else None
+    )
     runner = build_worker(container)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -170,6 +181,8 @@ async def _run_worker(settings: Settings) -> None:
         await runner.run()
         await runner.release_claimed()
     finally:
+        if stop_metrics is not None:
+            stop_metrics()
         await container.aclose()
 
 

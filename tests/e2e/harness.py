@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -262,9 +262,11 @@ class Stack:
         await server.start()
         return server
 
-    async def worker(self, name: str, *, env: Mapping[str, str] | None = None) -> Paybridge:
-        """`paybridge worker`, running its loop when this returns."""
-        argv = paybridge_command("worker")
+    async def worker(
+        self, name: str, *, env: Mapping[str, str] | None = None, args: Sequence[str] = ()
+    ) -> Paybridge:
+        """`paybridge worker [args]`, running its loop when this returns."""
+        argv = paybridge_command("worker", *args)
         worker = Paybridge(self._process(name, argv, self.environment(**(env or {}))), None)
         self.processes.append(worker)
         await worker.start()

@@ -58,6 +58,10 @@ class ChildProcess:
         return self._process.pid if self._process else None
 
     @property
+    def returncode(self) -> int | None:
+        return self._process.returncode if self._process else None
+
+    @property
     def exited(self) -> bool:
         return self._process is None or self._process.returncode is not None
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from paybridge.domain.redaction import Redact, redact_text
 from paybridge.persistence.doorbell import Doorbell
+from paybridge.persistence.repositories.backlog import BacklogRepository
 from paybridge.persistence.repositories.disputes import DisputeRepository
 from paybridge.persistence.repositories.events import InboundEventRepository
 from paybridge.persistence.repositories.idempotency import IdempotencyRepository
@@ -32,6 +33,7 @@ class UnitOfWork:
     logs: IntegrationLogRepository
     disputes: DisputeRepository
     payment_links: PaymentLinkRepository
+    backlog: BacklogRepository
 
     def __init__(
         self, engine: AsyncEngine, doorbell: Doorbell | None = None, redact: Redact = redact_text
@@ -66,6 +68,7 @@ class UnitOfWork:
         self.logs = IntegrationLogRepository(conn, redact=redact)
         self.disputes = DisputeRepository(conn)
         self.payment_links = PaymentLinkRepository(conn)
+        self.backlog = BacklogRepository(conn)
         return self
 
     async def commit(self) -> None:

@@ -32,6 +32,8 @@ from paybridge.services.outages import is_outage
 from paybridge.services.salesforce_logs import add_integration_log
 from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Postpone, Task, one_by_one
 
+# The integration log of a payment given up on; the backlog metrics count these.
+GAVE_UP_ERROR_CODE = "outcome_unknown"
 _log = structlog.get_logger(__name__)
 
 OPERATION = "payment.reconcile"
@@ -141,7 +143,7 @@ class ReconciliationService:
             status=payment["status"],
         )
         async with self._uow() as uow:
-            row = self._call_row([], payment, now=now, error_code="outcome_unknown")
+            row = self._call_row([], payment, now=now, error_code=GAVE_UP_ERROR_CODE)
             await add_integration_log(uow, {**row, "message": message}, now=now)
             await uow.commit()
 
