@@ -27,8 +27,8 @@ def test_every_class_is_covered_by_a_test_that_sets_a_callout_mock() -> None:
 def test_every_test_class_but_the_mock_sets_the_mock() -> None:
     _, tests = _split()
     for name, text in tests.items():
-        if "implements HttpCalloutMock" in text:
-            continue
+        if "implements HttpCalloutMock" in text or not re.search(r"@IsTest\s+static void", text):
+            continue  # test support (the mock, the test users), not a class of tests
         assert "Test.setMock(HttpCalloutMock.class" in text, name
 
 
@@ -59,3 +59,19 @@ def test_queueable_allows_callouts_and_keys_come_from_uuid() -> None:
     client = classes["PaybridgeClient"]
     assert "request.setHeader('Idempotency-Key', idempotencyKey)" in client
     assert "request.setHeader('X-API-Key'" not in client, "the Named Credential adds the key"
+
+
+def test_every_test_of_user_mode_code_runs_as_a_user_holding_paybridge_user() -> None:
+    """A production deploy runs the tests as the deploying user before any permission set is
+    assigned; only a runAs user holding Paybridge_User sees what the package grants."""
+    _, tests = _split()
+    helper = tests["PaybridgeTestUsers"]
+    assert "Name = 'Paybridge_User'" in helper
+    assert "insert new PermissionSetAssignment(" in helper
+    assert "System.runAs(new User(Id = UserInfo.getUserId()))" in helper  # no mixed DML
+    for name, text in tests.items():
+        methods = re.split(r"@IsTest\s+static void ", text)[1:]
+        if name == "PaybridgeClientTest":  # HTTP only: reads and writes no records
+            continue
+        for method in methods:
+            assert "System.runAs(PaybridgeTestUsers.payer())" in method, (name, method[:60])
