@@ -102,6 +102,7 @@ def _component(path: Path) -> str:
         "permissionsets": ("PermissionSet", ".permissionset-meta.xml"),
         "externalCredentials": ("ExternalCredential", ".externalCredential-meta.xml"),
         "namedCredentials": ("NamedCredential", ".namedCredential-meta.xml"),
+        "customMetadata": ("CustomMetadata", ".md-meta.xml"),
     }
     if parts[0] in simple:
         kind, suffix = simple[parts[0]]
@@ -315,6 +316,8 @@ def test_dispute_record_type_has_its_support_process() -> None:
 def test_compact_layouts_and_layouts_name_existing_fields() -> None:
     package = load_package()
     for sobject, package_dir in package.custom_objects.items():
+        if sobject.endswith("__mdt"):
+            continue  # custom metadata types have no compact layouts
         object_dir = source_dir(package_dir) / "objects" / sobject
         root = parse(object_dir / f"{sobject}.object-meta.xml")
         assignment = child_text(root, "compactLayoutAssignment")
@@ -344,3 +347,12 @@ def test_orders_show_their_payments() -> None:
     layout = parse(source_dir(APP) / "layouts" / "Order-Order paybridge Layout.layout-meta.xml")
     related = {child_text(r, "relatedList") for r in children(layout, "relatedLists")}
     assert "CKO_Payment__c.Order__c" in related
+
+
+def test_the_default_settings_record_sets_every_setting_of_its_type() -> None:
+    """PaybridgeSettings reads the record named Default; a field missing from it would silently
+    take the Apex fallback, and a value for an unknown field fails the deploy."""
+    package = load_package()
+    record = parse(source_dir(APP) / "customMetadata" / "Paybridge_Setting.Default.md-meta.xml")
+    values = {child_text(v, "field") for v in children(record, "values")}
+    assert values == {f.name for f in package.fields_of("Paybridge_Setting__mdt")}
