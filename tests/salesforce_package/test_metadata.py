@@ -356,3 +356,20 @@ def test_the_default_settings_record_sets_every_setting_of_its_type() -> None:
     record = parse(source_dir(APP) / "customMetadata" / "Paybridge_Setting.Default.md-meta.xml")
     values = {child_text(v, "field") for v in children(record, "values")}
     assert values == {f.name for f in package.fields_of("Paybridge_Setting__mdt")}
+
+
+def test_the_integration_user_sees_and_edits_every_record_it_upserts() -> None:
+    """With a Private default and an owner queue, a Case the queue owns is invisible to the
+    integration user; its next upsert by external ID then inserts and fails DUPLICATE_VALUE.
+    View All + Modify All on every object paybridge writes keep each record in sight."""
+    _, root = _permission_sets()["Paybridge_Integration"]
+    granted = {
+        child_text(access, "object")
+        for access in children(root, "objectPermissions")
+        if child_text(access, "viewAllRecords") == "true"
+        and child_text(access, "modifyAllRecords") == "true"
+    }
+    written = {
+        record.sobject for record in load_salesforce_mapping().profiles["custom"].records.values()
+    }
+    assert written <= granted
