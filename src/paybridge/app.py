@@ -39,6 +39,7 @@ from paybridge.persistence.engine import create_engine
 from paybridge.persistence.uow import UnitOfWorkFactory, unit_of_work_factory
 from paybridge.schemas.actions import CaptureCreate, RefundCreate, VoidCreate
 from paybridge.schemas.disputes import EvidenceUpdate
+from paybridge.schemas.payment_links import PaymentLinkCreate
 from paybridge.schemas.payments import PaymentCreate
 from paybridge.security import CallerAuthenticator, JwtVerifier
 from paybridge.services.actions import ActionService
@@ -59,7 +60,14 @@ from paybridge.worker.tasks import build_worker
 
 _log = structlog.get_logger(__name__)
 
-BODY_MODELS = (PaymentCreate, CaptureCreate, VoidCreate, RefundCreate, EvidenceUpdate)
+BODY_MODELS = (
+    PaymentCreate,
+    PaymentLinkCreate,
+    CaptureCreate,
+    VoidCreate,
+    RefundCreate,
+    EvidenceUpdate,
+)
 
 
 def build_container(

@@ -13,6 +13,11 @@ TAGS: list[dict[str, str]] = [
         "description": "Create a payment from a Salesforce Order and read payments back.",
     },
     {
+        "name": "payment links",
+        "description": "A Checkout.com Payment Link for an Order: the shopper pays on "
+        "Checkout.com's page, no card token needed in Salesforce.",
+    },
+    {
         "name": "lifecycle",
         "description": "Capture, void and refund a payment; outcomes arrive by webhook.",
     },
