@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from pydantic import BaseModel, ValidationError
 
 from paybridge.api.errors import request_id_of, validation_error
@@ -34,6 +34,11 @@ async def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+
+# A Salesforce Order Id (15 or 18 characters), the filter of every "of one Order" list.
+OrderIdQuery = Annotated[
+    str, Query(min_length=15, max_length=18, pattern=r"^[a-zA-Z0-9]+$", description="Order Id.")
+]
 
 
 async def require_api_key(

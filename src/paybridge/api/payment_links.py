@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from paybridge.api.deps import (
     ContainerDep,
+    OrderIdQuery,
     correlation_id,
     idempotency_key,
     json_body,
@@ -75,8 +76,6 @@ async def get_payment_link(link_id: str, container: ContainerDep) -> PaymentLink
 )
 async def list_payment_links(
     container: ContainerDep,
-    order_id: Annotated[
-        str, Query(min_length=15, max_length=18, pattern=r"^[a-zA-Z0-9]+$", description="Order Id.")
-    ],
+    order_id: OrderIdQuery,
 ) -> PaymentLinkList:
     return await container.payment_links.list_for_order(order_id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from paybridge.api.deps import (
     ContainerDep,
+    OrderIdQuery,
     correlation_id,
     idempotency_key,
     json_body,
@@ -74,8 +75,6 @@ async def get_payment(payment_id: str, container: ContainerDep) -> PaymentRead:
 )
 async def list_payments(
     container: ContainerDep,
-    order_id: Annotated[
-        str, Query(min_length=15, max_length=18, pattern=r"^[a-zA-Z0-9]+$", description="Order Id.")
-    ],
+    order_id: OrderIdQuery,
 ) -> PaymentList:
     return await container.payments.list_for_order(order_id)

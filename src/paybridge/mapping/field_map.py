@@ -46,6 +46,12 @@ class FieldMap(BaseModel):
     order: OrderFieldMap = Field(default_factory=OrderFieldMap)
     customer: CustomerFieldMap = Field(default_factory=CustomerFieldMap)
 
+    @property
+    def money_paths(self) -> list[str]:
+        """Dotted paths of a request body that hold amounts: idempotency fingerprints compare
+        them as money, so Apex sending `149.9` or `"149.90"` is the same request."""
+        return [f"order.{name}" for name in self.order.total_amount]
+
 
 class FieldMapError(ValueError):
     pass

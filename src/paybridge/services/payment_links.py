@@ -97,7 +97,9 @@ class PaymentLinkService:
         claim = await self._idempotency.begin(
             key=idempotency_key,
             operation=CREATE_OPERATION,
-            request_fingerprint=fingerprint(CREATE_OPERATION, raw_body),
+            request_fingerprint=fingerprint(
+                CREATE_OPERATION, raw_body, money=self._field_map.money_paths
+            ),
             record_id=record_id,
             payload={
                 "wire": wire.to_wire(),

@@ -118,9 +118,7 @@ class PaymentService:
             key=idempotency_key,
             operation=CREATE_OPERATION,
             request_fingerprint=fingerprint(
-                CREATE_OPERATION,
-                raw_body,
-                money=[f"order.{name}" for name in self._field_map.order.total_amount],
+                CREATE_OPERATION, raw_body, money=self._field_map.money_paths
             ),
             record_id=record_id,
             payload={
