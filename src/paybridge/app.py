@@ -22,6 +22,7 @@ from paybridge.adapters.salesforce.auth import (
     TokenProvider,
 )
 from paybridge.adapters.salesforce.client import SalesforceClient
+from paybridge.adapters.salesforce.gateway_client import GatewayNotificationClient
 from paybridge.api import actions, disputes, health, payment_links, payments, webhooks
 from paybridge.api.errors import install_error_handlers
 from paybridge.api.middleware import RequestContextMiddleware
@@ -47,6 +48,7 @@ from paybridge.services.audit import CheckoutCallRecorder
 from paybridge.services.case_assignment import CaseAssignments
 from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
+from paybridge.services.gateway_notifications import GatewayNotificationService
 from paybridge.services.idempotency import IdempotencyService
 from paybridge.services.payment_links import PaymentLinkService
 from paybridge.services.payments import PaymentDefaults, PaymentService
@@ -55,7 +57,7 @@ from paybridge.services.salesforce_disputes import SalesforceDisputeSync
 from paybridge.services.salesforce_sync import SalesforceSyncService, SyncConfig
 from paybridge.services.tasks import TaskService
 from paybridge.services.webhooks import WebhookSecrets, WebhookService
-from paybridge.settings import SalesforceSettings, Settings
+from paybridge.settings import GatewaySettings, SalesforceSettings, Settings
 from paybridge.worker.tasks import build_worker
 
 _log = structlog.get_logger(__name__)
@@ -197,6 +199,17 @@ def build_container(
             message="PAYBRIDGE_SALESFORCE__INSTANCE_URL is not set: Salesforce sync tasks stay "
             "queued until it is",
         )
+    gateway_http = None
+    gateway = settings.salesforce.gateway
+    if gateway.is_configured:
+        gateway_http, sender = build_gateway_client(gateway, transport=salesforce_transport)
+        task_services.append(GatewayNotificationService(uow=uow, sender=sender, clock=clock))
+    elif settings.salesforce.profile.value == "commerce":
+        _log.warning(
+            "salesforce.gateway.not_configured",
+            message="PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_URL is not set: notifications "
+            "to the payment gateway adapter stay queued until it is",
+        )
     return Container(
         settings=settings,
         caller_auth=CallerAuthenticator(
@@ -221,6 +234,7 @@ def build_container(
         markets=markets,
         salesforce_http=salesforce_http,
         salesforce_sync=salesforce_sync,
+        gateway_http=gateway_http,
         disputes=dispute_service,
         dispute_actions=DisputeActionService(
             uow=uow,
@@ -274,6 +288,30 @@ def build_salesforce_client(
         retry_policy=retry_policy,
     )
     return http, client
+
+
+def build_gateway_client(
+    settings: GatewaySettings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> tuple[httpx.AsyncClient, GatewayNotificationClient]:
+    """The notification sender over its own httpx client (the caller closes the latter)."""
+    url = settings.notification_url
+    if not url:
+        raise ValueError(
+            "gateway notifications need PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_URL"
+        )
+    secrets = [secret.get_secret_value() for secret in settings.notification_secrets]
+    if not secrets:
+        raise ValueError(
+            "gateway notifications need PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_SECRETS"
+        )
+    http = build_http_client(
+        base_url=url,
+        connect_timeout_s=min(settings.timeout_s, 5.0),
+        read_timeout_s=settings.timeout_s,
+        max_connections=10,
+        transport=transport,
+    )
+    return http, GatewayNotificationClient(http, url=url, secrets=secrets)
 
 
 def build_salesforce_sync(

@@ -107,6 +107,7 @@ def _component(path: Path) -> str:
             ".externalServiceRegistration-meta.xml",
         ),
         "customMetadata": ("CustomMetadata", ".md-meta.xml"),
+        "paymentGatewayProviders": ("PaymentGatewayProvider", ".paymentGatewayProvider-meta.xml"),
     }
     if parts[0] in simple:
         kind, suffix = simple[parts[0]]
@@ -284,12 +285,14 @@ def test_the_integration_user_may_write_every_field_the_custom_profile_writes() 
     assert needed - _editable_fields("Paybridge_Integration") == set()
 
 
-def test_the_commerce_integration_user_may_write_every_custom_field_it_writes() -> None:
-    needed = {f for f in _written_fields_needing_fls("commerce") if f.endswith("__c")}
-    editable = _editable_fields("Paybridge_Integration") | _editable_fields(
-        "Paybridge_Integration_Commerce"
-    )
-    assert needed - editable == set()
+def test_the_integration_user_may_write_every_field_the_commerce_profile_writes() -> None:
+    """The commerce profile writes only what `custom` writes (logs, Order fields, Cases): the
+    payments platform owns PaymentAuthorization, Payment, Refund and PaymentGatewayLog."""
+    needed = _written_fields_needing_fls("commerce")
+    assert needed
+    assert needed - _editable_fields("Paybridge_Integration") == set()
+    written = {r.sobject for r in load_salesforce_mapping().profiles["commerce"].records.values()}
+    assert written.isdisjoint({"PaymentAuthorization", "Payment", "Refund", "PaymentGatewayLog"})
 
 
 def test_users_get_the_principal_the_flow_actions_and_the_dispute_record_type() -> None:

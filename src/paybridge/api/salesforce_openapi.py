@@ -32,6 +32,8 @@ SALESFORCE_OPERATIONS = (
 )
 
 _REF_PREFIX = "#/components/schemas/"
+# Headers only the package's Apex sends (the gateway adapter's origin): not for Flow builders.
+_APEX_ONLY_HEADERS = frozenset({"Paybridge-Origin"})
 
 
 def salesforce_external_service(spec: dict[str, Any]) -> dict[str, Any]:
@@ -42,6 +44,10 @@ def salesforce_external_service(spec: dict[str, Any]) -> dict[str, Any]:
         for method, operation in item.items():
             if operation.get("operationId") in SALESFORCE_OPERATIONS:
                 kept = {k: v for k, v in operation.items() if k != "security"}
+                if "parameters" in kept:
+                    kept["parameters"] = [
+                        p for p in kept["parameters"] if p.get("name") not in _APEX_ONLY_HEADERS
+                    ]
                 paths.setdefault(path, {})[method] = _to_30(kept, schemas)
     used = _referenced(paths, schemas)
     return {

@@ -7,7 +7,7 @@ major-unit Decimals (sent as JSON numbers); datetimes are ISO 8601 UTC strings e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,7 +15,6 @@ from typing import Any
 
 from paybridge.domain.money import to_major
 from paybridge.domain.order_payments import OrderTotals
-from paybridge.domain.status import ActionStatus, ActionType
 from paybridge.mapping.salesforce_fields import (
     FieldMapping,
     FieldType,
@@ -142,10 +141,10 @@ def payment_records(
     """Every record of one payment, parents first (so a composite request can resolve them).
     `order`: the totals of all the payment's Order's payments (else the payment alone)."""
     ordered = sorted(actions, key=lambda action: action.checkout_action_id)
-    if profile.kind == "commerce":
-        records = _commerce_payment_records(profile, payment, ordered)
-    else:
-        records = [_custom_payment(profile, payment)]
+    records: list[SalesforceRecord] = []
+    if profile.kind == "custom":
+        # In `commerce` the payments platform owns the payment's records (gateway adapter).
+        records.append(_custom_payment(profile, payment))
         records += [_custom_action(profile, payment, action) for action in ordered]
     if payment.order_id:
         records.append(_order(profile, payment, payment.order_id, order))
@@ -153,9 +152,8 @@ def payment_records(
 
 
 def log_records(profile: ProfileMapping, logs: Iterable[LogSnapshot]) -> list[SalesforceRecord]:
-    """One integration-log record per entry (CKO_Integration_Log__c or PaymentGatewayLog)."""
-    build = _commerce_log if profile.kind == "commerce" else _custom_log
-    return [build(profile, log) for log in logs]
+    """One CKO_Integration_Log__c record per entry (both profiles)."""
+    return [_custom_log(profile, log) for log in logs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,97 +285,6 @@ def _custom_log(profile: ProfileMapping, log: LogSnapshot) -> SalesforceRecord:
     out.put("error_code", log.error_code)
     out.put("message", log.message)
     out.put("occurred_at", log.occurred_at)
-    return out.record(log.id)
-
-
-# --- commerce profile -----------------------------------------------------------------------
-
-_AUTHORIZING = frozenset({ActionType.AUTHORIZATION, ActionType.CARD_VERIFICATION})
-# Action types that move money to the merchant: one Salesforce Payment each.
-_COLLECTING = frozenset({ActionType.CAPTURE, "sale", "paid"})
-
-
-def _commerce_payment_records(
-    profile: ProfileMapping, payment: PaymentSnapshot, actions: Sequence[ActionSnapshot]
-) -> list[SalesforceRecord]:
-    captures = [
-        action
-        for action in actions
-        if action.type in _COLLECTING and action.status == ActionStatus.SUCCEEDED
-    ]
-    # A payment collected without any authorization (an APM "paid") is a Sale.
-    is_sale = bool(captures) and not any(action.type in _AUTHORIZING for action in actions)
-    records: list[SalesforceRecord] = []
-    if not is_sale:
-        records.append(_authorization(profile, payment))
-    records += [_commerce_payment(profile, payment, action, is_sale=is_sale) for action in captures]
-    records += [
-        _refund(profile, payment, action) for action in actions if action.type == ActionType.REFUND
-    ]
-    return records
-
-
-def _authorization(profile: ProfileMapping, payment: PaymentSnapshot) -> SalesforceRecord:
-    out = _Fields(profile.record("authorization"), payment)
-    authorized = payment.authorized_minor or payment.amount_minor
-    out.put("checkout_payment_id", payment.checkout_payment_id)
-    out.put("account_id", payment.account_id)
-    out.put("amount", to_major(authorized, payment.currency))
-    out.put("currency", payment.currency)
-    out.put("status", _mapped(profile, "authorization", payment.status))
-    out.put("gateway_ref_number", payment.checkout_payment_id)
-    out.put("response_code", payment.response_code)
-    out.put("response_summary", payment.response_summary)
-    out.put("date", payment.created_at)
-    return out.record(payment.checkout_payment_id)
-
-
-def _commerce_payment(
-    profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot, *, is_sale: bool
-) -> SalesforceRecord:
-    out = _Fields(profile.record("payment"), payment)
-    _commerce_action_fields(out, profile, payment, action)
-    if not is_sale:
-        out.put("authorization", payment.checkout_payment_id)
-    out.put("type", _mapped(profile, "payment_type", "sale" if is_sale else "capture"))
-    return out.record(action.checkout_action_id)
-
-
-def _refund(
-    profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot
-) -> SalesforceRecord:
-    out = _Fields(profile.record("refund"))
-    _commerce_action_fields(out, profile, payment, action)
-    return out.record(action.checkout_action_id)
-
-
-def _commerce_action_fields(
-    out: _Fields, profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot
-) -> None:
-    out.put("checkout_action_id", action.checkout_action_id)
-    out.put("account_id", payment.account_id)
-    out.put("amount", _major_or_none(action.amount_minor, payment.currency))
-    out.put("currency", payment.currency)
-    out.put("status", _mapped(profile, "action", action.status))
-    out.put("gateway_ref_number", action.checkout_action_id)
-    out.put("response_code", action.response_code)
-    out.put("date", action.processed_at or action.requested_at)
-    out.put("checkout_payment_id", payment.checkout_payment_id)
-
-
-def _commerce_log(profile: ProfileMapping, log: LogSnapshot) -> SalesforceRecord:
-    out = _Fields(profile.record("log"))
-    failed = bool(log.error_code) or (log.http_status or 0) >= 400 or log.level.lower() == "error"
-    out.put("id", log.id)
-    outcome = "failed" if failed else "success"
-    out.put("interaction_status", _mapped(profile, "log_outcome", outcome))
-    out.put("is_notification", _mapped(profile, "direction", log.direction.lower()))
-    out.put("gateway_ref_number", log.cko_action_id or log.cko_request_id or log.cko_event_id)
-    out.put("http_status", None if log.http_status is None else str(log.http_status))
-    out.put("error_code", log.error_code)
-    out.put("message", log.message)
-    out.put("occurred_at", log.occurred_at)
-    out.put("checkout_payment_id", log.checkout_payment_id)
     return out.record(log.id)
 
 

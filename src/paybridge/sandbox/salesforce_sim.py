@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from paybridge.mapping.salesforce_fields import SalesforceMapping, load_salesforce_mapping
 from paybridge.sandbox.salesforce_batches import BatchResources
+from paybridge.sandbox.salesforce_payments import NOTIFY_PATH, PaymentsPlatform
 from paybridge.sandbox.salesforce_schema import (
     KEY_PREFIXES,
     REQUEST_BYTES_LIMIT,
@@ -45,7 +46,8 @@ _CONDITION = re.compile(r"(\w+) = '([^']*)'")
 
 class SalesforceSimulator(BatchResources):
     """In-memory org. Knobs: `fail_next`, `lock_rows_next`, `request_limit_exceeded`,
-    `restricted_picklists`, `latency_s`, `expire_tokens`, `api_limit`."""
+    `restricted_picklists`, `latency_s`, `expire_tokens`, `api_limit`; `payments`: the
+    Commerce Payments platform and its gateway notification endpoint."""
 
     def __init__(
         self,
@@ -78,8 +80,11 @@ class SalesforceSimulator(BatchResources):
         self._next_id = 0
         if "Case" in self.schema:  # the package's dispute record type, as deployed
             self.seed("RecordType", {"SobjectType": "Case", "DeveloperName": "Payment_Dispute"})
+        # The Commerce Payments side (Site URL of the gateway adapter's notifications).
+        self.payments = PaymentsPlatform()
         self.app = Starlette(
             routes=[
+                Route(NOTIFY_PATH, self.payments.notify_endpoint, methods=["POST"]),
                 Route("/services/oauth2/token", self._token_endpoint, methods=["POST"]),
                 Route("/services/data/", self._versions_endpoint, methods=["GET"]),
                 Route(

@@ -34,6 +34,7 @@ from paybridge.persistence.repositories.outbox import outbox_row
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.services.audit import webhook_log_row
 from paybridge.services.dispute_fold import link_waiting_disputes
+from paybridge.services.gateway_notifications import notify_settled_actions
 from paybridge.services.ledger import apply_facts
 from paybridge.services.link_payments import settle_link_payment
 from paybridge.services.tasks import (
@@ -228,6 +229,7 @@ class WebhookService:
             uow, payment, facts, now=now, extra=extra, balances=to_balances(event)
         )
         await settle_link_payment(uow, payment, state.status, now=now)
+        await notify_settled_actions(uow, [fact.action_key for fact in facts], now=now)
         await uow.logs.add(self._log_row(event, payment, now=now))
         _log.info(
             "webhook.applied",
