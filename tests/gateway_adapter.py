@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from paybridge.sandbox.checkout_sim import CheckoutSimulator, SimPayment
+from paybridge.sandbox.ids import cko_id
 from paybridge.sandbox.salesforce_payments import PaymentsPlatform
 
 ORIGIN = {"Paybridge-Origin": "salesforce-payment-gateway"}
@@ -90,3 +92,24 @@ class GatewayAdapterStandIn:
 
 def _text(amount: Decimal | None) -> str | None:
     return None if amount is None else f"{amount:.2f}"
+
+
+def storefront_authorization(
+    checkout: CheckoutSimulator, *, reference: str, metadata: dict[str, Any]
+) -> str:
+    """A card authorization of 149.90 EUR made at Checkout.com by the storefront (a B2C
+    Commerce cartridge), without paybridge: Order Management imports it with its pay_ id."""
+    pid = cko_id("pay")
+    checkout.payments[pid] = SimPayment(
+        id=pid,
+        amount=14990,
+        currency="EUR",
+        reference=reference,
+        status="Authorized",
+        approved=True,
+        capture=False,
+        metadata=metadata,
+        source_type="card",
+        action_id=cko_id("act"),
+    )
+    return pid

@@ -50,6 +50,7 @@ from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
 from paybridge.services.gateway_notifications import GatewayNotificationService
 from paybridge.services.idempotency import IdempotencyService
+from paybridge.services.payment_adoption import PaymentAdoption
 from paybridge.services.payment_links import PaymentLinkService
 from paybridge.services.payments import PaymentDefaults, PaymentService
 from paybridge.services.reconciliation import ReconciliationService
@@ -137,6 +138,7 @@ def build_container(
         idempotency=idempotency,
         clock=clock,
         market_secret_keys=markets.secret_keys,
+        adoption=PaymentAdoption(uow=uow, checkout=checkout, clock=clock),
     )
     payment_service = PaymentService(
         uow=uow,

@@ -20,8 +20,8 @@ from paybridge.persistence.tables import gateway_requests, integration_logs
 from paybridge.sandbox.checkout_webhooks import WebhookSender
 from paybridge.sandbox.transports import LosingResponses
 from tests.api.payloads import payment_body
-from tests.gateway_adapter import GatewayAdapterStandIn
-from tests.salesforce_env import Env, outbox_rows, salesforce_env
+from tests.gateway_adapter import GatewayAdapterStandIn, storefront_authorization
+from tests.salesforce_env import ORDER_ID, Env, outbox_rows, salesforce_env
 from tests.simulators.checkout import CheckoutSimulator
 from tests.simulators.salesforce import SalesforceSimulator
 
@@ -125,6 +125,33 @@ async def test_ensure_funds_and_refunds_complete_by_signed_notification(
             "gateway.notify_refund",
         ]
         assert {row["http_status"] for row in logs} == {200}
+
+
+async def test_a_storefront_authorization_paybridge_never_saw_is_adopted_then_captured(
+    pg_url: str, checkout_sim: CheckoutSimulator
+) -> None:
+    """The cartridge authorized at Checkout.com; Order Management imported it with
+    GatewayRefNumber = the pay_ id; Ensure Funds is the first paybridge hears of it."""
+    async with loop(pg_url, checkout_sim) as run:
+        pid = storefront_authorization(
+            checkout_sim, reference="SFCC-00000200", metadata={"sf_order_id": ORDER_ID}
+        )
+
+        capture = await run.adapter.capture(
+            pid, AUTHORIZED, authorized=AUTHORIZED, key="sf-idem-capture-0009"
+        )
+        await run.settle()
+
+        assert (capture.result_code, capture.is_async) == ("Success", True)
+        view = (await run.env.http.get(f"/v1/payments/{pid}")).json()
+        assert (view["status"], view["order_id"], view["reference"]) == (
+            "Captured",
+            ORDER_ID,
+            "SFCC-00000200",
+        )
+        assert sorted(a["type"] for a in view["actions"]) == ["authorization", "capture"]
+        assert [n["action_id"] for n in run.sim.payments.notifications] == [capture.reference]
+        assert run.sim.records["Order"][ORDER_ID]["CKO_Payment_Status__c"] == "Captured"
 
 
 async def test_each_action_is_notified_once_whatever_is_replayed(

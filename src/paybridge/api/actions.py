@@ -73,7 +73,9 @@ async def _act(
     summary="Capture all or part of an authorization",
     operation_id="capturePayment",
     description="An empty body captures everything still capturable. Checkout.com answers "
-    "202; the capture's outcome arrives by webhook and is written back to Salesforce.",
+    "202; the capture's outcome arrives by webhook and is written back to Salesforce. A "
+    "`pay_…` paybridge never saw (a storefront's authorization) is first adopted from "
+    "Checkout.com, for captures, voids and refunds alike.",
     status_code=202,
     response_model=ActionAccepted,
     responses={**_ACCEPTED, **MUTATING_ERRORS},

@@ -54,6 +54,7 @@ from paybridge.services.idempotency import (
 )
 from paybridge.services.ledger import apply_facts, state_of
 from paybridge.services.outages import is_outage
+from paybridge.services.payment_adoption import PaymentAdoption
 from paybridge.services.ports import CheckoutPayments
 from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Retry, Task, one_by_one
 from paybridge.services.views import read_of
@@ -91,8 +92,10 @@ class ActionService:
         idempotency: IdempotencyService,
         clock: Clock,
         market_secret_keys: Mapping[str, SecretStr] | None = None,
+        adoption: PaymentAdoption | None = None,
     ) -> None:
         self._uow = uow
+        self._adoption = adoption
         self._checkout = checkout
         self._idempotency = idempotency
         self._clock = clock
@@ -114,8 +117,10 @@ class ActionService:
         Checkout.com settles the action (gateway_notifications.py)."""
         operation = f"payments.{kind.value}"
         async with self._uow() as uow:  # 404 before a key is spent on an unknown payment
-            if await uow.payments.get_by_checkout_id(checkout_payment_id) is None:
-                raise NotFound(f"No payment {checkout_payment_id}.", code="payment_not_found")
+            known = await uow.payments.get_by_checkout_id(checkout_payment_id) is not None
+        # A payment made elsewhere (a storefront's authorization) is adopted first.
+        if not known and not (self._adoption and await self._adoption.adopt(checkout_payment_id)):
+            raise NotFound(f"No payment {checkout_payment_id}.", code="payment_not_found")
         claim = await self._idempotency.begin(
             key=idempotency_key,
             operation=operation,

@@ -29,6 +29,7 @@ from paybridge.mapping.checkout_events import (
     to_facts,
     to_seed,
 )
+from paybridge.mapping.payment_seeds import seed_row
 from paybridge.metrics import Metrics
 from paybridge.persistence.repositories.outbox import outbox_row
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
@@ -252,24 +253,7 @@ class WebhookService:
         seed = to_seed(event)
         if seed is None:
             return None
-        created = await uow.payments.insert_if_absent(
-            {
-                "id": seed.record_id or new_id(),
-                "checkout_payment_id": seed.checkout_payment_id,
-                "order_id": seed.order_id,
-                "account_id": seed.account_id,
-                "reference": seed.reference,
-                "currency": seed.currency,
-                "amount_minor": seed.amount_minor,
-                "status": "Pending",
-                "payment_method": seed.payment_method,
-                "card_last4": seed.card_last4,
-                "market": seed.metadata.get("market"),
-                "metadata": seed.metadata,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+        created = await uow.payments.insert_if_absent(seed_row(seed, now=now))
         if created is None:  # another worker created it meanwhile
             return await uow.payments.get_by_checkout_id(pid, for_update=True)
         _log.info("webhook.payment.created_from_event", checkout_payment_id=pid)
