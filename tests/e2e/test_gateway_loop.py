@@ -24,8 +24,10 @@ from tests.gateway_adapter import GatewayAdapterStandIn, storefront_authorizatio
 from tests.salesforce_env import ORDER_ID, Env, outbox_rows, salesforce_env
 from tests.simulators.checkout import CheckoutSimulator
 from tests.simulators.salesforce import SalesforceSimulator
+from tests.webhook_events import event, signed
 
 SECRET = "whsec-gateway-0123456789abcdef0123456789"
+WEBHOOKS = "/v1/webhooks/checkout"
 AUTHORIZED = Decimal("149.90")  # payment_body()'s Order total
 
 
@@ -221,6 +223,31 @@ async def test_a_reversal_is_done_at_once_and_its_notification_only_acknowledged
         assert (reversal.result_code, reversal.is_async) == ("Success", False)
         assert [n["type"] for n in run.sim.payments.notifications] == ["void"]
         assert run.sim.payments.pending == {}
+
+
+async def test_a_declined_reversal_is_an_error_log_since_the_platform_took_it_as_done(
+    pg_url: str, checkout_sim: CheckoutSimulator
+) -> None:
+    async with loop(pg_url, checkout_sim) as run:
+        pid = await run.authorize()
+        checkout_sim.webhooks = None  # this time Checkout.com's own webhook says: declined
+
+        reversal = await run.adapter.reverse(pid, key="sf-idem-reverse-0002")
+        raw, headers = signed(
+            event("payment_void_declined", pid, action_id=reversal.reference, amount=14990)
+        )
+        delivered = await run.env.http.post(WEBHOOKS, content=raw, headers=headers)
+        await run.env.drain()
+
+        assert delivered.status_code == 200
+        assert reversal.result_code == "Success"
+        assert [(n["type"], n["status"]) for n in run.sim.payments.notifications] == [
+            ("void", "Declined")
+        ]
+        (log,) = await _logs(run.env, "gateway.notify_")
+        assert (log["level"], log["error_code"]) == ("ERROR", "reversal_declined")
+        view = (await run.env.http.get(f"/v1/payments/{pid}")).json()
+        assert view["status"] == "Authorized"
 
 
 async def test_actions_salesforce_asks_for_outside_the_adapter_are_not_notified(

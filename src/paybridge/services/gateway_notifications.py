@@ -46,6 +46,10 @@ GATEWAY_ORIGIN = "salesforce-payment-gateway"
 _NOTIFIED_TYPES = frozenset({ActionType.CAPTURE, ActionType.REFUND, ActionType.VOID})
 _SETTLED = frozenset({ActionStatus.SUCCEEDED, ActionStatus.DECLINED})
 NOT_YET = 409  # the adapter's answer while the platform cannot match the notification
+_REVERSAL_DECLINED = (
+    "Checkout.com declined the void Order Management reported as a successful authorization "
+    "reversal: the authorization is still open; reverse or capture it again."
+)
 
 
 class NotificationSender(Protocol):
@@ -168,6 +172,12 @@ class GatewayNotificationService:
         now = self._clock()
         notice = prepared.notice
         refused = isinstance(outcome, Dead)
+        error_code, message = None, None
+        if refused:
+            error_code, message = f"notification_refused_{answer.status_code}", answer.body[:500]
+        elif notice.kind == "void" and notice.status == "Declined":
+            # The platform took the reversal as done (it has no pending reversal to fail).
+            error_code, message = "reversal_declined", _REVERSAL_DECLINED
         row = log_row(
             [],
             operation=f"gateway.notify_{notice.kind}",
@@ -176,8 +186,8 @@ class GatewayNotificationService:
             payment_id=prepared.payment_row_id,
             checkout_payment_id=notice.checkout_payment_id,
             action_id=notice.checkout_action_id,
-            error_code=f"notification_refused_{answer.status_code}" if refused else None,
-            message=answer.body[:500] if refused else None,
+            error_code=error_code,
+            message=message,
             summary={"status": notice.status},
         )
         row.update(http_status=answer.status_code, duration_ms=answer.duration_ms)
