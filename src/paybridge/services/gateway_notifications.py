@@ -12,6 +12,7 @@ and leaves an ERROR integration log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -21,7 +22,7 @@ from sqlalchemy import RowMapping
 
 from paybridge.adapters.salesforce.gateway_client import NotificationAnswer
 from paybridge.domain.clock import Clock
-from paybridge.domain.facts import is_placeholder_action_key
+from paybridge.domain.facts import ActionFact, is_placeholder_action_key
 from paybridge.domain.status import ActionStatus, ActionType
 from paybridge.mapping.gateway_notifications import GatewayNotice, notification_body
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
@@ -95,12 +96,16 @@ async def notify_when_settled(uow: UnitOfWork, action: RowMapping, *, now: datet
     return True
 
 
-async def notify_settled_actions(uow: UnitOfWork, action_ids: list[str], *, now: datetime) -> None:
-    """`notify_when_settled` for the actions a webhook's facts touched."""
-    for action_id in action_ids:
-        action = await uow.payments.get_action(action_id)
-        if action is not None:
-            await notify_when_settled(uow, action, now=now)
+async def notify_settled_actions(
+    uow: UnitOfWork, facts: Sequence[ActionFact], *, now: datetime
+) -> None:
+    """`notify_when_settled` for the settled captures, refunds and voids a webhook brought
+    (the other facts cost no query)."""
+    for fact in facts:
+        if fact.type in _NOTIFIED_TYPES and fact.status in _SETTLED:
+            action = await uow.payments.get_action(fact.action_key)
+            if action is not None:
+                await notify_when_settled(uow, action, now=now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -230,7 +230,7 @@ class WebhookService:
             uow, payment, facts, now=now, extra=extra, balances=to_balances(event)
         )
         await settle_link_payment(uow, payment, state.status, now=now)
-        await notify_settled_actions(uow, [fact.action_key for fact in facts], now=now)
+        await notify_settled_actions(uow, facts, now=now)
         await uow.logs.add(self._log_row(event, payment, now=now))
         _log.info(
             "webhook.applied",
