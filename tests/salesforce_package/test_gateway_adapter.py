@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from paybridge.adapters.salesforce.gateway_signatures import SIGNATURE_HEADER, TOLERANCE_S
+from paybridge.services.gateway_notifications import GATEWAY_ORIGIN, NOT_YET, ORIGIN_HEADER
 from tests.salesforce_package.package import (
     APP,
     COMMERCE,
@@ -52,8 +54,8 @@ def test_the_adapter_calls_paybridges_action_endpoints_with_the_key_and_its_orig
         assert f"'{action}'" in requests
     assert "request.setHeader('Idempotency-Key', idempotencyKey)" in requests
     assert "request.setHeader(ORIGIN_HEADER, ORIGIN)" in requests
-    assert "ORIGIN_HEADER = 'Paybridge-Origin'" in requests
-    assert "ORIGIN = 'salesforce-payment-gateway'" in requests
+    assert f"ORIGIN_HEADER = '{ORIGIN_HEADER}'" in requests
+    assert f"ORIGIN = '{GATEWAY_ORIGIN}'" in requests
     # The adapter sandbox allows no System.Http: callouts go through PaymentsHttp, relative to
     # the gateway's Named Credential.
     assert "new commercepayments.PaymentsHttp().send(request)" in requests
@@ -77,3 +79,12 @@ def test_the_notification_secret_is_the_orgs_and_never_shipped() -> None:
     settings = apex_sources()["PaybridgeGatewaySettings"]
     assert "Paybridge_Gateway_Setting__mdt.getInstance(" in settings
     assert not (source_dir(APP) / "objects" / "Paybridge_Gateway_Setting__mdt").exists()
+
+
+def test_the_notification_handler_speaks_paybridges_protocol() -> None:
+    """Header, tolerance and the "not yet, retry" answer are the ones paybridge uses."""
+    handler = strip_comments(apex_sources()["PaybridgeGatewayNotifications"])
+    assert f"SIGNATURE_HEADER = '{SIGNATURE_HEADER}'" in handler
+    assert f"TOLERANCE_SECONDS = {TOLERANCE_S}" in handler
+    assert f"new Reply({NOT_YET}, saved.message)" in handler
+    assert "commercepayments.NotificationClient.record(" in handler
