@@ -75,7 +75,9 @@ async def test_setup_creates_a_spec_shaped_workflow_and_prints_what_to_set() -> 
     [action] = workflow["actions"].values()
     key, authorization = action["signature"]["key"], action["headers"]["Authorization"]
     assert action["url"] == URL
-    assert len(key) >= 43 and len(authorization) >= 43 and key != authorization
+    assert len(key) >= 43
+    assert len(authorization) >= 43
+    assert key != authorization
     assert value_of(lines, SIGNATURE_KEYS_ENV) == key
     assert value_of(lines, AUTHORIZATION_ENV) == authorization
     assert value_of(lines, URL_ENV) == URL
@@ -83,7 +85,9 @@ async def test_setup_creates_a_spec_shaped_workflow_and_prints_what_to_set() -> 
     subscribed = {t for ts in condition["events"].values() for t in ts}
     assert subscribed == set(handled_event_types())
     # Printed for the operator, never logged.
-    assert logs and key not in repr(logs) and authorization not in repr(logs)
+    assert logs
+    assert key not in repr(logs)
+    assert authorization not in repr(logs)
 
 
 async def test_a_second_run_changes_nothing_and_prints_no_secret() -> None:
@@ -116,7 +120,8 @@ async def test_a_drifted_workflow_is_brought_in_line_through_the_specs_update_ca
     lines = await setup(sim, settings)
 
     assert lines[0] == f"workflow {wid}: updated"
-    assert any("misses" in ln for ln in lines) and any("ignores" in ln for ln in lines)
+    assert any("misses" in ln for ln in lines)
+    assert any("ignores" in ln for ln in lines)
     assert writes(sim)[-3:] == [
         ("PUT", f"/workflows/{wid}/conditions/{next(iter(workflow['conditions']))}"),
         ("PUT", f"/workflows/{wid}/actions/{next(iter(workflow['actions']))}"),
@@ -126,7 +131,8 @@ async def test_a_drifted_workflow_is_brought_in_line_through_the_specs_update_ca
     validate_against_spec(sim.calls("PUT", f"/workflows/{wid}/actions")[-1], "webhook-action")
     validate_against_spec(sim.calls("PATCH", f"/workflows/{wid}")[-1], "patch-workflow-request")
     [action] = workflow["actions"].values()
-    assert action["url"] == URL and action["headers"] == {"Authorization": "auth-1"}
+    assert action["url"] == URL
+    assert action["headers"] == {"Authorization": "auth-1"}
     assert workflow["active"] is True
     # The new key first, the configured one kept while deliveries signed with it drain.
     assert value_of(lines, SIGNATURE_KEYS_ENV) == f"{action['signature']['key']},old-key"
@@ -214,17 +220,19 @@ async def test_paybridge_receives_and_verifies_the_test_events(
     assert len(received) == 2
     for line in received:
         event_id = line.split()[3]
-        assert sent[event_id].http_status == 200 and sent[event_id].url == URL
+        assert sent[event_id].http_status == 200
+        assert sent[event_id].url == URL
         async with container.uow() as uow:
             row = await uow.events.get_by_event_id(event_id)
-        assert row is not None and row["signature_verified"] is True
+        assert row is not None
+        assert row["signature_verified"] is True
     assert lines[-1].startswith("OK: ")
 
 
 async def test_a_key_paybridge_does_not_know_is_reported(
     configured: tuple[CheckoutSimulator, Settings, Container], pg_url: str
 ) -> None:
-    sim, settings, container = configured
+    sim, settings, _container = configured
     await setup(sim, settings, rotate_key=True)  # Checkout.com now signs with a new key
 
     code, lines = await run_test(sim, settings, timeout_s=1.0)

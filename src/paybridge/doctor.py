@@ -194,13 +194,14 @@ async def check_salesforce(
         return [Finding("salesforce", Status.WARN, detail, fix)]
     lines: list[str] = []
     code = await org_check(settings, transport=transport, echo=lines.append)
-    refused = next((ln for ln in lines if ln.startswith(("configuration:", "Salesforce:"))), None)
+    no_session = ("configuration:", "Salesforce:", "problem: authentication failed")
+    refused = next((ln for ln in lines if ln.startswith(no_session)), None)
     if refused is not None:
         return [
             Finding(
                 "salesforce auth",
                 Status.FAIL,
-                refused,
+                refused.removeprefix("problem: "),
                 "check PAYBRIDGE_SALESFORCE__* (instance URL, client id, secret or key file)",
             ),
             Finding("salesforce org", Status.FAIL, "not checked: no session", None),
