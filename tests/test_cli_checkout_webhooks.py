@@ -248,3 +248,23 @@ async def test_without_a_workflow_the_test_says_to_set_one_up(pg_url: str) -> No
     code, lines = await run_test(CheckoutSimulator(), settings_for(pg_url))
     assert code == 1
     assert lines == ["no workflow named 'paybridge': run `paybridge checkout webhooks setup` first"]
+
+
+async def test_a_workflow_missing_its_condition_and_action_gets_them_added() -> None:
+    sim = CheckoutSimulator()
+    settings = settings_for("sqlite+aiosqlite://", webhook_authorization="auth-1")
+    await setup(sim, settings)
+    [(wid, workflow)] = sim.workflows.items()
+    workflow["conditions"].clear()
+    workflow["actions"].clear()
+
+    lines = await setup(sim, settings)
+
+    assert writes(sim)[-2:] == [
+        ("POST", f"/workflows/{wid}/conditions"),
+        ("POST", f"/workflows/{wid}/actions"),
+    ]
+    [action] = workflow["actions"].values()
+    assert value_of(lines, SIGNATURE_KEYS_ENV) == action["signature"]["key"]
+    [condition] = workflow["conditions"].values()
+    assert {t for ts in condition["events"].values() for t in ts} == set(handled_event_types())

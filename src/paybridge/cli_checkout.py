@@ -16,7 +16,8 @@ import httpx
 
 from paybridge.adapters.checkout.errors import CheckoutError
 from paybridge.adapters.checkout.workflows import CheckoutWorkflowClient
-from paybridge.adapters.http import RetryPolicy, build_http_client
+from paybridge.adapters.http import RetryPolicy
+from paybridge.app import build_checkout_client
 from paybridge.domain.clock import Clock, utc_now
 from paybridge.domain.redaction import TextRedactor
 from paybridge.mapping.checkout_workflows import DEFAULT_WORKFLOW_NAME, handled_event_types
@@ -45,20 +46,9 @@ def workflow_client(
     retry: RetryPolicy | None = None,
 ) -> tuple[httpx.AsyncClient, CheckoutWorkflowClient]:
     """The Workflows client over its own httpx client (the caller closes the latter)."""
-    cko = settings.checkout
-    http = build_http_client(
-        base_url=cko.base_url,
-        connect_timeout_s=cko.connect_timeout_s,
-        read_timeout_s=cko.read_timeout_s,
-        transport=transport,
+    return build_checkout_client(
+        settings.checkout, CheckoutWorkflowClient, transport=transport, retry_policy=retry
     )
-    client = CheckoutWorkflowClient(
-        http,
-        secret_key=cko.secret_key.get_secret_value(),
-        retry_policy=retry
-        or RetryPolicy(max_attempts=cko.max_attempts, budget_s=cko.retry_budget_s),
-    )
-    return http, client
 
 
 @click.group(name="checkout")

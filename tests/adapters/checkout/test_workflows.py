@@ -151,3 +151,19 @@ async def test_a_refused_key_is_an_auth_error(
     cko.get("/workflows").respond(401)
     with pytest.raises(CheckoutAuthError):
         await workflows.list_workflows()
+
+
+async def test_conditions_and_actions_are_added_once(
+    cko: respx.MockRouter, workflows: CheckoutWorkflowClient
+) -> None:
+    condition = cko.post(f"/workflows/{WF}/conditions").respond(201, json={"id": "wfc_new"})
+    action = cko.post(f"/workflows/{WF}/actions").mock(side_effect=[httpx.Response(503)])
+
+    added = await workflows.add_condition(WF, event_condition(["dispute_won"]))
+    with pytest.raises(CheckoutUnavailable):
+        await workflows.add_action(WF, webhook_action(URL, signature_key="k", authorization=None))
+
+    assert added == "wfc_new"
+    validate_against_spec(body(condition), "add-update-workflow-condition-request")
+    validate_against_spec(body(action), "add-update-workflow-action-request")
+    assert action.call_count == 1  # a POST without an idempotency key is never repeated

@@ -9,35 +9,25 @@ failures; a POST (create, add, test) never is, since repeating it would create a
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from paybridge.adapters.checkout.client import CheckoutClient, _parse, _segment
+from paybridge.adapters.checkout.models import _WireRequest, _WireResponse
 
 SIGNATURE_METHOD: Literal["HMACSHA256"] = "HMACSHA256"
-
-
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    def to_wire(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-class _Response(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 # --- requests -------------------------------------------------------------------------------
 
 
-class WebhookSignature(_Request):
+class WebhookSignature(_WireRequest):
     method: Literal["HMACSHA256"] = SIGNATURE_METHOD
     key: str = Field(min_length=1)
 
 
-class WebhookActionRequest(_Request):
+class WebhookActionRequest(_WireRequest):
     """`webhook-action`: where to post, extra headers, and the HMAC key of `Cko-Signature`."""
 
     type: Literal["webhook"] = "webhook"
@@ -46,56 +36,56 @@ class WebhookActionRequest(_Request):
     signature: WebhookSignature
 
 
-class EventConditionRequest(_Request):
+class EventConditionRequest(_WireRequest):
     """`event-condition`: event types grouped by source (`gateway`, `dispute`…)."""
 
     type: Literal["event"] = "event"
     events: dict[str, list[str]]
 
 
-class WorkflowRequest(_Request):
+class WorkflowRequest(_WireRequest):
     name: str = Field(min_length=1)
     active: bool = True
     conditions: list[EventConditionRequest] = Field(min_length=1)
     actions: list[WebhookActionRequest] = Field(min_length=1)
 
 
-class WorkflowPatch(_Request):
+class WorkflowPatch(_WireRequest):
     name: str | None = None
     active: bool | None = None
 
 
-class WorkflowTestRequest(_Request):
+class WorkflowTestRequest(_WireRequest):
     event_types: list[str] = Field(min_length=1)
 
 
 # --- responses ------------------------------------------------------------------------------
 
 
-class WorkflowSummary(_Response):
+class WorkflowSummary(_WireResponse):
     id: str
     name: str | None = None
     active: bool | None = None
 
 
-class WorkflowList(_Response):
+class WorkflowList(_WireResponse):
     data: list[WorkflowSummary] = Field(default_factory=list)
 
 
-class WorkflowCondition(_Response):
+class WorkflowCondition(_WireResponse):
     id: str
     type: str
     events: dict[str, list[str]] | None = None
 
 
-class WorkflowAction(_Response):
+class WorkflowAction(_WireResponse):
     id: str
     type: str
     url: str | None = None
     headers: dict[str, str] | None = None
 
 
-class Workflow(_Response):
+class Workflow(_WireResponse):
     id: str
     name: str | None = None
     active: bool | None = None
@@ -103,11 +93,11 @@ class Workflow(_Response):
     actions: list[WorkflowAction] = Field(default_factory=list)
 
 
-class WorkflowCreated(_Response):
+class WorkflowCreated(_WireResponse):
     id: str
 
 
-class ItemCreated(_Response):
+class ItemCreated(_WireResponse):
     id: str
 
 
@@ -135,12 +125,7 @@ class CheckoutWorkflowClient(CheckoutClient):
         await self._call("workflow.patch", "PATCH", path, json=patch.to_wire())
 
     async def add_condition(self, workflow_id: str, condition: EventConditionRequest) -> str:
-        path = f"/workflows/{_segment(workflow_id)}/conditions"
-        response = await self._call(
-            "workflow.condition.add", "POST", path, json=condition.to_wire()
-        )
-        created: ItemCreated = _parse(ItemCreated, response, "workflow.condition.add")
-        return created.id
+        return await self._add(workflow_id, "conditions", condition)
 
     async def update_condition(
         self, workflow_id: str, condition_id: str, condition: EventConditionRequest
@@ -149,10 +134,7 @@ class CheckoutWorkflowClient(CheckoutClient):
         await self._call("workflow.condition.update", "PUT", path, json=condition.to_wire())
 
     async def add_action(self, workflow_id: str, action: WebhookActionRequest) -> str:
-        path = f"/workflows/{_segment(workflow_id)}/actions"
-        response = await self._call("workflow.action.add", "POST", path, json=action.to_wire())
-        created: ItemCreated = _parse(ItemCreated, response, "workflow.action.add")
-        return created.id
+        return await self._add(workflow_id, "actions", action)
 
     async def update_action(
         self, workflow_id: str, action_id: str, action: WebhookActionRequest
@@ -164,3 +146,11 @@ class CheckoutWorkflowClient(CheckoutClient):
         """204: Checkout.com will send a test event of each type (sandbox accounts)."""
         path = f"/workflows/{_segment(workflow_id)}/test"
         await self._call("workflow.test", "POST", path, json=request.to_wire())
+
+    async def _add(self, workflow_id: str, kind: str, item: _WireRequest) -> str:
+        """POST a condition or action to a workflow; the new item's id."""
+        operation = f"workflow.{kind.removesuffix('s')}.add"
+        path = f"/workflows/{_segment(workflow_id)}/{kind}"
+        response = await self._call(operation, "POST", path, json=item.to_wire())
+        created: ItemCreated = _parse(ItemCreated, response, operation)
+        return created.id
