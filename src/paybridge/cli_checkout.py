@@ -9,6 +9,7 @@ signature verified.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 
 import click
@@ -20,6 +21,7 @@ from paybridge.adapters.http import RetryPolicy
 from paybridge.app import build_checkout_client
 from paybridge.domain.clock import Clock, utc_now
 from paybridge.domain.redaction import TextRedactor
+from paybridge.logging import configure_logging
 from paybridge.mapping.checkout_workflows import DEFAULT_WORKFLOW_NAME, handled_event_types
 from paybridge.persistence.engine import create_engine
 from paybridge.persistence.uow import unit_of_work_factory
@@ -51,6 +53,13 @@ def workflow_client(
     )
 
 
+def operator_logging(settings: Settings) -> None:
+    """Redacted JSON logs as the service writes them, but only warnings unless
+    PAYBRIDGE_LOG_LEVEL asks for more: the command's own lines are what the operator reads."""
+    level = settings.log_level if "PAYBRIDGE_LOG_LEVEL" in os.environ else "WARNING"
+    configure_logging(level, secrets=settings.secret_values())
+
+
 @click.group(name="checkout")
 def checkout_group() -> None:
     """Checkout.com account set-up."""
@@ -78,7 +87,9 @@ _NAME = click.option(
 )
 def setup_command(url: str | None, name: str, rotate_key: bool) -> None:
     """Register (or bring up to date) the workflow sending paybridge every event it handles."""
-    code = asyncio.run(webhooks_setup(Settings(), url=url, name=name, rotate_key=rotate_key))
+    settings = Settings()
+    operator_logging(settings)
+    code = asyncio.run(webhooks_setup(settings, url=url, name=name, rotate_key=rotate_key))
     if code:
         raise SystemExit(code)
 
@@ -98,8 +109,10 @@ def setup_command(url: str | None, name: str, rotate_key: bool) -> None:
 @click.option("--timeout", "timeout_s", default=60.0, show_default=True, type=float)
 def test_command(name: str, event_types: tuple[str, ...], timeout_s: float) -> None:
     """Have Checkout.com send test events (sandbox accounts) and check paybridge verified them."""
+    settings = Settings()
+    operator_logging(settings)
     code = asyncio.run(
-        webhooks_test(Settings(), name=name, event_types=event_types, timeout_s=timeout_s)
+        webhooks_test(settings, name=name, event_types=event_types, timeout_s=timeout_s)
     )
     if code:
         raise SystemExit(code)

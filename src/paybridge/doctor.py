@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from paybridge.adapters.checkout.errors import CheckoutAuthError, CheckoutError
 from paybridge.adapters.checkout.workflows import CheckoutWorkflowClient, WorkflowList
 from paybridge.adapters.http import RetryPolicy
-from paybridge.cli_checkout import URL_ENV, workflow_client
+from paybridge.cli_checkout import URL_ENV, operator_logging, workflow_client
 from paybridge.mapping.checkout_workflows import (
     DEFAULT_WORKFLOW_NAME,
     action_drift,
@@ -251,7 +251,9 @@ def doctor_command(org_check: SalesforceCheck) -> click.Command:
     def doctor() -> None:
         """Check the database, Checkout.com, the webhook workflow, Salesforce and the markets
         file; one line each, with a fix. Exits 1 when a check fails."""
-        findings = asyncio.run(run_doctor(Settings(), org_check))
+        settings = Settings()
+        operator_logging(settings)
+        findings = asyncio.run(run_doctor(settings, org_check))
         for finding in findings:
             click.echo(finding.line())
         if any(f.status is Status.FAIL for f in findings):
