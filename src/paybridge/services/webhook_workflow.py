@@ -193,7 +193,6 @@ async def deliver_test_events(
     since = clock() - lookback
     before = await _stored_ids(uow, since, types)
     await client.test_workflow(workflow_id, WorkflowTestRequest(event_types=list(types)))
-    received: tuple[tuple[str, str, str], ...] = ()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while True:

@@ -148,7 +148,7 @@ class InboundEventRepository:
     async def list_received_since(
         self, since: datetime, *, types: Sequence[str], source: str = "checkout", limit: int = 100
     ) -> Sequence[RowMapping]:
-        """Deliveries of these types stored (so verified) since `since`, oldest first."""
+        """Deliveries of these types stored (so verified) since `since`, newest first."""
         stmt = (
             select(inbound_events)
             .where(
@@ -156,7 +156,7 @@ class InboundEventRepository:
                 inbound_events.c.received_at >= since,
                 inbound_events.c.type.in_(list(types)),
             )
-            .order_by(inbound_events.c.received_at)
+            .order_by(inbound_events.c.received_at.desc())
             .limit(limit)
         )
         return (await self._conn.execute(stmt)).mappings().all()
