@@ -113,9 +113,11 @@ def test_it_creates_the_link_for_the_order_and_mails_it_to_the_bill_to_contact()
     email = _bindings(send)
     assert email["recipientId"] == outputs["contactId"], "the Order's bill-to Contact"
     assert email["emailTemplateId"] == "Get_Email_Template.Id"
-    # The action reports failures in its result instead of throwing: the flow branches on it.
+    # The action reports failures in its result instead of throwing: the flow branches on it,
+    # and a retryable one is sent again with the key the first try used (no second link).
     decided = {c.findtext(_q("leftValueReference")) for c in flow.iter(_q("conditions"))}
-    assert outputs["success"] in decided
+    assert {outputs["success"], outputs["retryable"]} <= decided
+    assert _bindings(create)["idempotencyKey"] == outputs["idempotencyKey"]
 
 
 def test_the_invocable_action_is_read_from_its_apex_source() -> None:
