@@ -21,8 +21,8 @@ from tests.salesforce_package.package import NS, Package, child_text, children
 # Elements a connector can point at (Metadata API, Flow: the FlowNode subtypes used here).
 NODE_TAGS = ("actionCalls", "decisions", "recordLookups", "screens", "assignments", "subflows")
 # Inputs of the standard Send Email action a flow at API 60.0 may set (Simple Email Actions,
-# Actions Developer Guide; emailTemplateId, recipientId, relatedRecordId and logEmailOnSend are
-# documented from API 59.0, Winter '24, on).
+# Actions Developer Guide; its Winter '24 / API 59.0 edition, atlas.en-us.244.0.api_action,
+# already documents the template inputs, so they predate the 60.0 the package pins).
 EMAIL_SIMPLE_INPUTS = frozenset(
     {
         "emailAddresses", "emailAddressesArray", "emailSubject", "emailBody", "senderAddress",
