@@ -107,7 +107,16 @@ def _component(path: Path) -> str:
             ".externalServiceRegistration-meta.xml",
         ),
         "customMetadata": ("CustomMetadata", ".md-meta.xml"),
+        "flows": ("Flow", ".flow-meta.xml"),
+        "quickActions": ("QuickAction", ".quickAction-meta.xml"),
     }
+    if parts[0] == "email":  # a folder, and its templates as <Folder>/<Name>
+        if len(parts) == 2:
+            assert name.endswith(".emailFolder-meta.xml"), f"unexpected file {rel}"
+            return f"EmailTemplate:{name.removesuffix('.emailFolder-meta.xml')}"
+        assert len(parts) == 3, f"unexpected file {rel}"
+        assert name.endswith((".email", ".email-meta.xml")), f"unexpected file {rel}"
+        return f"EmailTemplate:{parts[1]}/{name.removesuffix('-meta.xml').removesuffix('.email')}"
     if parts[0] in simple:
         kind, suffix = simple[parts[0]]
         assert name.endswith(suffix), f"unexpected file {rel}"
