@@ -81,7 +81,7 @@ export default class PaybridgePaymentTimeline extends LightningElement {
         params.idempotencyKey = this.retryKeys[retryKey] ?? null;
         const confirmed = await LightningConfirm.open({
             label: `${label} payment`,
-            message: `${label} ${params.amount ?? 'the full amount'} of ${payment}?`,
+            message: `${label} ${this.describeAmount(payment, params.amount)} of ${payment}?`,
             theme: 'warning'
         });
         if (!confirmed) {
@@ -111,6 +111,17 @@ export default class PaybridgePaymentTimeline extends LightningElement {
         } finally {
             this.busy = false;
         }
+    }
+
+    describeAmount(paymentId, amount) {
+        if (amount === undefined) {
+            return 'the authorization';
+        }
+        if (amount === null) {
+            return 'all that remains';
+        }
+        const payment = this.payments.find((candidate) => candidate.paymentId === paymentId);
+        return payment?.currencyCode ? `${amount} ${payment.currencyCode}` : `${amount}`;
     }
 
     toast(variant, title, message) {

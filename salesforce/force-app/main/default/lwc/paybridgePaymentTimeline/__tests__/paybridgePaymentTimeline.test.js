@@ -200,7 +200,7 @@ describe('c-paybridge-payment-timeline', () => {
         await click(element, PAYMENT_ID, 'capture');
 
         expect(LightningConfirm.open).toHaveBeenCalledWith(
-            expect.objectContaining({ message: `Capture 50 of ${PAYMENT_ID}?` })
+            expect.objectContaining({ message: `Capture 50 EUR of ${PAYMENT_ID}?` })
         );
         expect(capture).toHaveBeenCalledTimes(1);
         expect(capture).toHaveBeenCalledWith({
@@ -225,6 +225,9 @@ describe('c-paybridge-payment-timeline', () => {
 
         await click(element, 'pay_other', 'refund');
 
+        expect(LightningConfirm.open).toHaveBeenCalledWith(
+            expect.objectContaining({ message: 'Refund all that remains of pay_other?' })
+        );
         expect(refund).toHaveBeenCalledWith({
             recordId: ORDER_ID,
             paymentId: 'pay_other',
@@ -241,6 +244,9 @@ describe('c-paybridge-payment-timeline', () => {
         typeAmount(element, PAYMENT_ID, '10');
         await click(element, PAYMENT_ID, 'void');
 
+        expect(LightningConfirm.open).toHaveBeenCalledWith(
+            expect.objectContaining({ message: `Void the authorization of ${PAYMENT_ID}?` })
+        );
         expect(voidPayment).toHaveBeenCalledWith({
             recordId: ORDER_ID,
             paymentId: PAYMENT_ID,
