@@ -62,6 +62,9 @@ export default class PaybridgePaymentTimeline extends LightningElement {
     }
 
     async handleOperation(event) {
+        if (this.busy) {
+            return; // one money movement at a time: a double click must not send two
+        }
         const { operation, payment } = event.target.dataset;
         const label = OPERATION_LABELS[operation];
         const params = { recordId: this.recordId, paymentId: payment };

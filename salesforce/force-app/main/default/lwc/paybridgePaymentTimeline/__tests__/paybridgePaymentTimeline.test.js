@@ -255,6 +255,23 @@ describe('c-paybridge-payment-timeline', () => {
         expect(toasts[0].title).toBe('Void requested');
     });
 
+    it('sends nothing more while a call is in flight', async () => {
+        let answer;
+        capture.mockReturnValue(
+            new Promise((resolve) => {
+                answer = resolve;
+            })
+        );
+        const { element } = await loaded();
+
+        await click(element, PAYMENT_ID, 'capture');
+        await click(element, PAYMENT_ID, 'capture');
+        answer(ACCEPTED);
+        await flush();
+
+        expect(capture).toHaveBeenCalledTimes(1);
+    });
+
     it('sends nothing when the user does not confirm', async () => {
         const { element, toasts } = await loaded();
         LightningConfirm.open = jest.fn(() => Promise.resolve(false));
