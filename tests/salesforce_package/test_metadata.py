@@ -117,6 +117,10 @@ def _component(path: Path) -> str:
         assert len(parts) == 3, f"unexpected file {rel}"
         assert name.endswith((".email", ".email-meta.xml")), f"unexpected file {rel}"
         return f"EmailTemplate:{parts[1]}/{name.removesuffix('-meta.xml').removesuffix('.email')}"
+    if parts[0] == "lwc":
+        # Every file of a bundle folder is one component; __tests__ is in .forceignore.
+        assert len(parts) >= 3, f"unexpected file {rel}"
+        return f"LightningComponentBundle:{parts[1]}"
     if parts[0] in simple:
         kind, suffix = simple[parts[0]]
         assert name.endswith(suffix), f"unexpected file {rel}"
@@ -144,7 +148,7 @@ def test_the_expected_component_list_matches_the_source_files() -> None:
     for package_dir in load_package().package_dirs:
         for path in (ROOT / package_dir).rglob("*"):
             if path.is_file() and not path.name.endswith(".cls-meta.xml"):
-                if path.name.endswith(".trigger-meta.xml"):
+                if path.name.endswith(".trigger-meta.xml") or "__tests__" in path.parts:
                     continue
                 found.add(_component(path))
     lines = COMPONENTS_FILE.read_text(encoding="utf-8").splitlines()
