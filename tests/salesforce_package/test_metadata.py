@@ -284,6 +284,17 @@ def test_the_integration_user_may_write_every_field_the_custom_profile_writes() 
     assert needed - _editable_fields("Paybridge_Integration") == set()
 
 
+def test_no_permission_set_names_currency_iso_code() -> None:
+    """Multi-currency orgs get CurrencyIsoCode written (mapping `multi_currency`), but the field
+    exists only where multiple currencies are enabled (Object Reference: "available only if the
+    multicurrency feature is enabled"), so a permission set naming it could not deploy to a
+    single-currency org. `paybridge salesforce check` sees it in the integration user's
+    describe."""
+    for name, (_, root) in _permission_sets().items():
+        fields = {child_text(grant, "field") or "" for grant in children(root, "fieldPermissions")}
+        assert not {field for field in fields if field.endswith(".CurrencyIsoCode")}, name
+
+
 def test_the_commerce_integration_user_may_write_every_custom_field_it_writes() -> None:
     needed = {f for f in _written_fields_needing_fls("commerce") if f.endswith("__c")}
     editable = _editable_fields("Paybridge_Integration") | _editable_fields(
