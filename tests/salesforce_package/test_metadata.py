@@ -35,8 +35,10 @@ STANDARD_OBJECTS = frozenset(
 STANDARD_FIELDS_WITH_FLS = frozenset(
     {"Case.AccountId", "Case.Origin", "Case.Priority", "Case.Subject"}
 )
-# Standard fields without field-level security: Case.Status is required on every Case (its
-# access follows the object's), so a permission set cannot name it.
+# Standard fields without field-level security: Case.Status is required on every Case (not
+# Nillable in the Case object reference above, defaulted on create). Universally required fields
+# override field-level security (Salesforce Help, "What Determines Field Access?"), and a
+# permission set naming a required field does not deploy, so its access follows the object's.
 STANDARD_FIELDS_WITHOUT_FLS = frozenset({"Case.Status"})
 # From @salesforce/types metadata.d.ts (ExternalCredentialParamType, NamedCredential types).
 EXTERNAL_PARAM_TYPES = frozenset(
