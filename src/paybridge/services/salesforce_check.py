@@ -68,7 +68,7 @@ async def _check_currency(
     describes: _Describes, report: CheckReport, profile: ProfileMapping
 ) -> None:
     """Multi-currency orgs show CurrencyIsoCode on every object; the mapping must then write it
-    (else amounts show in the user's currency), and must not where the field does not exist."""
+    (else records take the integration user's currency), and must not where it does not exist."""
     owned = sorted(
         {record.sobject for record in profile.records.values() if record.key_kind == "external_id"}
     )
