@@ -156,7 +156,7 @@ async def test_the_integration_user_must_see_every_record_it_writes() -> None:
     assert problems == [
         "problem: Case: the integration user lacks View All and Modify All; records it does not "
         "own (a queue's Case) turn invisible and their next upsert fails DUPLICATE_VALUE "
-        "(assign the Paybridge_Integration permission set)"
+        "(Paybridge_Integration grants them on the CKO objects, Case and Order)"
     ]
 
 

@@ -63,7 +63,8 @@ async def check_sharing(client: SalesforceClient, sobjects: Iterable[str]) -> Sh
             report.problems.append(
                 f"{sobject}: the integration user lacks View All and Modify All; records it "
                 "does not own (a queue's Case) turn invisible and their next upsert fails "
-                "DUPLICATE_VALUE (assign the Paybridge_Integration permission set)"
+                "DUPLICATE_VALUE (Paybridge_Integration grants them on the CKO objects, Case "
+                "and Order)"
             )
     return report
 
