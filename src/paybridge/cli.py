@@ -317,6 +317,8 @@ async def salesforce_check(
     echo(f"{sf.instance_url}: API v{report.api_version}, profile {sf.profile.value}")
     for sobject in report.objects:
         echo(f"  described {sobject}")
+    for note in report.notes:
+        echo(f"  {note}")
     for problem in report.problems:
         echo(f"problem: {problem}")
     echo("OK" if report.ok else f"{len(report.problems)} problem(s)")
