@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from paybridge.domain.redaction import Redact, redact_text
 from paybridge.persistence.doorbell import Doorbell
+from paybridge.persistence.repositories.authorizations import AuthorizationRepository
 from paybridge.persistence.repositories.backlog import BacklogRepository
 from paybridge.persistence.repositories.disputes import DisputeRepository
 from paybridge.persistence.repositories.events import InboundEventRepository
@@ -21,6 +22,7 @@ from paybridge.persistence.repositories.logs import IntegrationLogRepository
 from paybridge.persistence.repositories.outbox import OutboxRepository
 from paybridge.persistence.repositories.payment_links import PaymentLinkRepository
 from paybridge.persistence.repositories.payments import PaymentRepository
+from paybridge.persistence.repositories.settlements import SettlementRepository
 
 
 class UnitOfWork:
@@ -34,6 +36,8 @@ class UnitOfWork:
     disputes: DisputeRepository
     payment_links: PaymentLinkRepository
     backlog: BacklogRepository
+    settlements: SettlementRepository
+    authorizations: AuthorizationRepository
 
     def __init__(
         self, engine: AsyncEngine, doorbell: Doorbell | None = None, redact: Redact = redact_text
@@ -69,6 +73,8 @@ class UnitOfWork:
         self.disputes = DisputeRepository(conn)
         self.payment_links = PaymentLinkRepository(conn)
         self.backlog = BacklogRepository(conn)
+        self.settlements = SettlementRepository(conn)
+        self.authorizations = AuthorizationRepository(conn)
         return self
 
     async def commit(self) -> None:
