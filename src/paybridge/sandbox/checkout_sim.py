@@ -31,6 +31,7 @@ from paybridge.sandbox.checkout_cards import (
     authorization_outcome,
 )
 from paybridge.sandbox.checkout_disputes import DisputeDesk
+from paybridge.sandbox.checkout_financial import FinancialDesk, SettledPayment
 from paybridge.sandbox.checkout_links import LinkDesk, SimLink
 from paybridge.sandbox.checkout_webhooks import now_text, payment_event
 from paybridge.sandbox.ids import cko_id
@@ -58,7 +59,7 @@ class SimPayment:
 
 
 @dataclass
-class CheckoutSimulator(LinkDesk, DisputeDesk):
+class CheckoutSimulator(LinkDesk, DisputeDesk, FinancialDesk):
     """Knobs: `fail_next` answers N requests with `fail_status`; `requests` records bodies
     and headers; `accepted_keys` adds secret keys (other entities' accounts) to `secret_key`;
     `latency_s` delays every answer (a slow Checkout.com, for benchmarks); `redirect_base`
@@ -93,8 +94,12 @@ class CheckoutSimulator(LinkDesk, DisputeDesk):
                 Route("/files", self._upload_file, methods=["POST"]),
                 Route("/payment-links", self._create_link, methods=["POST"]),
                 Route("/payment-links/{lid}", self._get_link, methods=["GET"]),
+                Route("/financial-actions", self._financial_actions, methods=["GET"]),
             ]
         )
+
+    def _settled_payments(self) -> list[SettledPayment]:
+        return list(self.payments.values())
 
     def transport(self) -> httpx.AsyncBaseTransport:
         return httpx.ASGITransport(app=self.app())
@@ -371,6 +376,7 @@ class CheckoutSimulator(LinkDesk, DisputeDesk):
         payment.actions.append({"id": action_id, "type": kind, "amount": amount})
         if kind == "capture":
             done = amount if amount is not None else payment.amount - payment.captured
+            payment.actions[-1]["settled_amount"] = done
             payment.captured += done
             payment.capture_action_id = payment.capture_action_id or action_id
             final = (body or {}).get("capture_type") != "NonFinal"
@@ -383,6 +389,7 @@ class CheckoutSimulator(LinkDesk, DisputeDesk):
             self._announce("payment_voided", payment, action_id=action_id, amount=payment.amount)
         else:
             done = amount if amount is not None else payment.captured - payment.refunded
+            payment.actions[-1]["settled_amount"] = done
             payment.refunded += done
             self._announce("payment_refunded", payment, action_id=action_id, amount=done)
         return self._remember(
