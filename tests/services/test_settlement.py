@@ -22,6 +22,7 @@ from paybridge.services.settlement import SWEEP_TASK, SettlementService
 from paybridge.worker.tasks import build_worker
 from tests.api.payloads import ORDER
 from tests.api.test_actions import act, confirm, create
+from tests.checkout_spec import validate_against_spec
 from tests.conftest import API_KEY, ShiftedClock, make_settings, truncate_all
 from tests.simulators.checkout import CheckoutSimulator
 
@@ -277,3 +278,33 @@ async def test_a_capture_unsettled_after_the_configured_days_is_warned_about_onc
     checkout_sim.unsettled_actions.clear()  # it settles late: the figures still come
     await container.settlement.sweep_day(clock().date())
     assert capture_of(await view(client, pid))["settlement"] is not None
+
+
+async def test_the_simulators_financial_actions_have_the_specs_shape_and_pages(
+    env: tuple[Container, httpx.AsyncClient], checkout_sim: CheckoutSimulator
+) -> None:
+    container, client = env
+    pid, _ = await captured(container, client)
+    refund = await act(client, pid, "refunds", {"amount": 10.00})
+    assert refund.status_code == 202
+    async with httpx.AsyncClient(
+        transport=checkout_sim.transport(),
+        base_url="https://api.sandbox.checkout.com",
+        headers={"Authorization": f"Bearer {checkout_sim.secret_key}"},
+    ) as cko:
+        first = await cko.get("/financial-actions", params={"payment_id": pid, "limit": 1})
+        body = first.json()
+        assert first.status_code == 200
+        assert body["count"] == 1
+        token = body["_links"]["next"]["href"].rsplit("pagination_token=", 1)[1]
+        second = (
+            await cko.get(
+                "/financial-actions",
+                params={"payment_id": pid, "limit": 1, "pagination_token": token},
+            )
+        ).json()
+    assert "next" not in second["_links"]
+    assert [a["action_type"] for a in body["data"] + second["data"]] == ["Capture", "Refund"]
+    for page in (body, second):
+        # `_links` is left out: the spec's own link schema admits no `href` (a slip).
+        validate_against_spec({**page, "_links": {}}, "FinancialActionListResponse")

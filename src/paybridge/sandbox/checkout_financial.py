@@ -29,7 +29,7 @@ from paybridge.sandbox.checkout_webhooks import now_text
 from paybridge.sandbox.ids import cko_id
 
 ENTITY_ID = "ent_sandboxentity0000000000000"
-CURRENCY_ACCOUNT_ID = "ca_sandboxaccount00000000000000"
+CURRENCY_ACCOUNT_ID = "ca_sandboxaccount000000000000"
 _PLACES = Decimal("0.00000001")
 
 
