@@ -14,8 +14,6 @@ import pytest
 from sqlalchemy import select
 
 from paybridge.adapters.checkout.financial_actions import FinancialAction
-from paybridge.adapters.http import RetryPolicy
-from paybridge.app import build_container, create_app
 from paybridge.container import Container
 from paybridge.persistence.tables import integration_logs, outbox
 from paybridge.services.settlement import SWEEP_TASK, SettlementService
@@ -23,7 +21,7 @@ from paybridge.worker.tasks import build_worker
 from tests.api.payloads import ORDER
 from tests.api.test_actions import act, confirm, create
 from tests.checkout_spec import validate_against_spec
-from tests.conftest import API_KEY, ShiftedClock, make_settings, truncate_all
+from tests.conftest import ShiftedClock, app_client
 from tests.simulators.checkout import CheckoutSimulator
 
 FOREVER = 10**9
@@ -34,19 +32,9 @@ COMPRESSED = {"embedded": False, "max_attempts": 2, "backoff_base_s": 1, "outage
 async def env(
     pg_url: str, checkout_sim: CheckoutSimulator, clock: ShiftedClock
 ) -> AsyncIterator[tuple[Container, httpx.AsyncClient]]:
-    built = build_container(
-        make_settings(pg_url, worker=COMPRESSED, settlement={"sweep_batch": 1}),
-        clock=clock,
-        checkout_transport=checkout_sim.transport(),
-        checkout_retry=RetryPolicy.immediate(3),
-    )
-    await truncate_all(built.engine)
-    transport = httpx.ASGITransport(app=create_app(container=built))
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://paybridge.test", headers={"X-API-Key": API_KEY}
-    ) as http:
-        yield built, http
-    await built.aclose()
+    settings = {"worker": COMPRESSED, "settlement": {"sweep_batch": 1}}
+    async with app_client(pg_url, checkout_sim, clock, **settings) as built:
+        yield built
 
 
 async def captured(container: Container, client: httpx.AsyncClient) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from paybridge.domain.markets import MarketBook
 from paybridge.mapping.salesforce_records import to_salesforce_datetime
 from paybridge.metrics import Metrics
 from paybridge.persistence.uow import UnitOfWorkFactory
-from paybridge.services.audit import log_row
+from paybridge.services.audit import warning_row
 from paybridge.services.ledger import enqueue_sync
 from paybridge.services.salesforce_logs import add_integration_log
 from paybridge.services.tasks import BatchHandler, Done, Outcome, Task, one_by_one
@@ -145,14 +145,12 @@ class AuthorizationExpiryService:
     def _warning_row(payment: RowMapping, *, now: datetime) -> dict[str, Any]:
         expires: datetime = payment["authorization_expires_at"]
         lapsed = expires <= now
-        row = log_row(
-            [],
+        return warning_row(
             operation=WARNING_OPERATION,
+            error_code=WARNING_ERROR_CODE,
             now=now,
-            correlation_id=None,
             payment_id=payment["id"],
             checkout_payment_id=payment["checkout_payment_id"],
             message=f"The authorization {'expired' if lapsed else 'expires'} at "
             f"{to_salesforce_datetime(expires)} and nothing is captured yet: capture or void it.",
         )
-        return {**row, "level": "WARN", "error_code": WARNING_ERROR_CODE, "direction": "Inbound"}

@@ -29,7 +29,7 @@ from paybridge.mapping.checkout_settlement import settlements_of
 from paybridge.mapping.markets_file import market_secret_key
 from paybridge.metrics import Metrics
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
-from paybridge.services.audit import log_row
+from paybridge.services.audit import warning_row
 from paybridge.services.ledger import enqueue_sync
 from paybridge.services.outages import is_outage
 from paybridge.services.ports import CheckoutFinancialActions
@@ -299,16 +299,13 @@ class SettlementService:
         amount = capture["amount_minor"]
         currency = capture["currency"]
         shown = "" if amount is None else f" of {format_major(amount, currency)} {currency}"
-        row = log_row(
-            [],
+        return warning_row(
             operation=UNSETTLED_OPERATION,
+            error_code=UNSETTLED_ERROR_CODE,
             now=now,
-            correlation_id=None,
             payment_id=capture["payment_id"],
             checkout_payment_id=capture["checkout_payment_id"],
             action_id=capture["checkout_action_id"],
-            message=f"The capture{shown} has no settlement from "
-            f"Checkout.com {days} days after it succeeded: check it in the Checkout.com "
-            "dashboard.",
+            message=f"The capture{shown} has no settlement from Checkout.com {days} days after "
+            "it succeeded: check it in the Checkout.com dashboard.",
         )
-        return {**row, "level": "WARN", "error_code": UNSETTLED_ERROR_CODE, "direction": "Inbound"}

@@ -22,6 +22,14 @@ def _happened_at() -> Any:
     return func.coalesce(payment_actions.c.processed_at, payment_actions.c.created_at)
 
 
+def _actions_with_settlement() -> Any:
+    """Payments ⋈ their actions ⟕ the actions' settlements (none: not settled yet)."""
+    return payments.join(payment_actions, payment_actions.c.payment_id == payments.c.id).outerjoin(
+        action_settlements,
+        action_settlements.c.checkout_action_id == payment_actions.c.checkout_action_id,
+    )
+
+
 def _real_action_ids() -> Any:
     # Placeholders (`pay_…:capture`, `requested:…`) have no financial actions of their own.
     return payment_actions.c.checkout_action_id.like("act\\_%", escape="\\")
@@ -81,14 +89,7 @@ class SettlementRepository:
         unsettled = action_settlements.c.checkout_action_id.is_(None)
         stmt = (
             select(payments.c.id, payments.c.checkout_payment_id, payments.c.market)
-            .select_from(
-                payments.join(
-                    payment_actions, payment_actions.c.payment_id == payments.c.id
-                ).outerjoin(
-                    action_settlements,
-                    action_settlements.c.checkout_action_id == payment_actions.c.checkout_action_id,
-                )
-            )
+            .select_from(_actions_with_settlement())
             .where(
                 payment_actions.c.type.in_(_SETTLED_TYPES),
                 payment_actions.c.status == _SUCCEEDED,
@@ -121,14 +122,7 @@ class SettlementRepository:
                 payments.c.checkout_payment_id,
                 payments.c.currency,
             )
-            .select_from(
-                payment_actions.join(
-                    payments, payments.c.id == payment_actions.c.payment_id
-                ).outerjoin(
-                    action_settlements,
-                    action_settlements.c.checkout_action_id == payment_actions.c.checkout_action_id,
-                )
-            )
+            .select_from(_actions_with_settlement())
             .where(
                 payment_actions.c.type == "capture",
                 payment_actions.c.status == _SUCCEEDED,
