@@ -29,7 +29,7 @@ from paybridge.metrics import Metrics
 from paybridge.persistence.uow import UnitOfWorkFactory
 from paybridge.services.audit import warning_row
 from paybridge.services.ledger import enqueue_sync
-from paybridge.services.salesforce_logs import add_integration_log
+from paybridge.services.salesforce_logs import add_payment_warning
 from paybridge.services.tasks import BatchHandler, Done, Outcome, Task, one_by_one
 
 _log = structlog.get_logger(__name__)
@@ -132,8 +132,7 @@ class AuthorizationExpiryService:
                     continue
                 if not await uow.authorizations.mark_warned(payment["id"], at=now):
                     continue
-                await add_integration_log(uow, self._warning_row(payment, now=now), now=now)
-                await enqueue_sync(uow, payment["id"], now=now)
+                await add_payment_warning(uow, self._warning_row(payment, now=now), now=now)
                 warned += 1
             await uow.commit()
         if warned:

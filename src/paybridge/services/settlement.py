@@ -33,7 +33,7 @@ from paybridge.services.audit import warning_row
 from paybridge.services.ledger import enqueue_sync
 from paybridge.services.outages import is_outage
 from paybridge.services.ports import CheckoutFinancialActions
-from paybridge.services.salesforce_logs import add_integration_log
+from paybridge.services.salesforce_logs import add_payment_warning
 from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Postpone, Task, one_by_one
 
 _log = structlog.get_logger(__name__)
@@ -285,8 +285,7 @@ class SettlementService:
             for capture in late:
                 if not await uow.settlements.mark_unsettled_warned(capture["id"], at=now):
                     continue
-                await add_integration_log(uow, self._unsettled_row(capture, now=now), now=now)
-                await enqueue_sync(uow, capture["payment_id"], now=now)
+                await add_payment_warning(uow, self._unsettled_row(capture, now=now), now=now)
                 warned += 1
             await uow.commit()
         if warned:
