@@ -296,3 +296,18 @@ async def test_the_simulators_financial_actions_have_the_specs_shape_and_pages(
     for page in (body, second):
         # `_links` is left out: the spec's own link schema admits no `href` (a slip).
         validate_against_spec({**page, "_links": {}}, "FinancialActionListResponse")
+
+
+async def test_an_auto_capture_whose_webhook_is_late_is_swept_and_totalled(
+    env: tuple[Container, httpx.AsyncClient],
+) -> None:
+    container, client = env
+    pid = await create(client, capture=True, order={**ORDER, "TotalAmount": 100.00})
+    (placeholder,) = [a for a in (await view(client, pid))["actions"] if a["type"] == "capture"]
+    assert not placeholder["action_id"].startswith("act_")
+
+    await container.settlement.sweep_day(container.clock().date())
+
+    body = await view(client, pid)
+    assert body["settlement"][0]["net"] == "98.73"  # known under the id the webhook will bring
+    assert capture_of(body)["settlement"] is None

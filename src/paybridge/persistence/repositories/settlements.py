@@ -93,7 +93,8 @@ class SettlementRepository:
             .where(
                 payment_actions.c.type.in_(_SETTLED_TYPES),
                 payment_actions.c.status == _SUCCEEDED,
-                _real_action_ids(),
+                # A placeholder (`pay_…:capture`, its webhook still to come) counts too: the
+                # financial action names the real id, which the webhook will bring.
                 or_(
                     and_(at >= start, at < end),
                     and_(at >= unsettled_since, at < start, unsettled),
