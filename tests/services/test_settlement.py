@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from paybridge.adapters.checkout.errors import CheckoutNotFound
 from paybridge.adapters.checkout.financial_actions import FinancialAction
 from paybridge.container import Container
 from paybridge.persistence.tables import integration_logs, outbox
@@ -130,15 +131,18 @@ async def test_asking_twice_changes_nothing_and_a_correction_replaces_the_figure
 
 
 class ScriptedCheckout:
-    """Answers each call with the next scripted list of financial actions."""
+    """Answers each call with the next scripted list of financial actions (or raises it)."""
 
-    def __init__(self, answers: list[list[FinancialAction]]) -> None:
+    def __init__(self, answers: list[list[FinancialAction] | Exception]) -> None:
         self.answers = answers
 
     async def financial_actions_of_payment(
         self, payment_id: str, *, max_pages: int = 20, secret_key: str | None = None
     ) -> list[FinancialAction]:
-        return self.answers.pop(0)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
 
 def financial_action(pid: str, action_id: str, *, at: datetime, fee: str) -> FinancialAction:
@@ -311,3 +315,41 @@ async def test_an_auto_capture_whose_webhook_is_late_is_swept_and_totalled(
     body = await view(client, pid)
     assert body["settlement"][0]["net"] == "98.73"  # known under the id the webhook will bring
     assert capture_of(body)["settlement"] is None
+
+
+async def test_a_payment_checkout_refuses_is_logged_and_the_day_goes_on(
+    env: tuple[Container, httpx.AsyncClient],
+) -> None:
+    container, client = env
+    first, second = [await captured(container, client) for _ in range(2)]
+    at = container.clock()
+    answers: dict[str, list[FinancialAction] | Exception] = {
+        first[0]: CheckoutNotFound(
+            "not found", operation="financial_actions.list", upstream_status=404
+        ),
+        second[0]: [financial_action(second[0], second[1], at=at, fee="1.00")],
+    }
+    async with container.uow() as uow:
+        due = await uow.settlements.payments_to_sweep(
+            start=at - timedelta(days=1),
+            end=at + timedelta(days=1),
+            unsettled_since=at,
+            after="",
+            limit=10,
+        )
+    service = SettlementService(
+        uow=container.uow,
+        checkout=ScriptedCheckout([answers[row["checkout_payment_id"]] for row in due]),
+        clock=container.clock,
+        metrics=container.metrics,
+    )
+
+    await service.sweep_day(at.date())
+
+    assert capture_of(await view(client, second[0]))["settlement"]["net"] == "99.00"
+    (refusal,) = [log for log in await rows(container, integration_logs) if log["level"] == "ERROR"]
+    assert (refusal["operation"], refusal["error_code"]) == (
+        "settlement.financial_actions",
+        "upstream_not_found",
+    )
+    assert (refusal["checkout_payment_id"], refusal["http_status"]) == (first[0], 404)

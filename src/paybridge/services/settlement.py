@@ -29,11 +29,11 @@ from paybridge.mapping.checkout_settlement import settlements_of
 from paybridge.mapping.markets_file import market_secret_key
 from paybridge.metrics import Metrics
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
-from paybridge.services.audit import warning_row
+from paybridge.services.audit import log_row, warning_row
 from paybridge.services.ledger import enqueue_sync
 from paybridge.services.outages import is_outage
 from paybridge.services.ports import CheckoutFinancialActions
-from paybridge.services.salesforce_logs import add_payment_warning
+from paybridge.services.salesforce_logs import add_integration_log, add_payment_warning
 from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Postpone, Task, one_by_one
 
 _log = structlog.get_logger(__name__)
@@ -41,6 +41,7 @@ _log = structlog.get_logger(__name__)
 SWEEP_TASK = "settlement.sweep"
 DAILY_TASK = "settlement.daily"
 UNSETTLED_OPERATION = "settlement.unsettled"
+FETCH_OPERATION = "settlement.financial_actions"
 UNSETTLED_ERROR_CODE = "capture_unsettled"
 
 
@@ -201,14 +202,36 @@ class SettlementService:
             except CheckoutError as error:
                 if is_outage(error):
                     raise
-                # This payment's own refusal (unknown to Checkout.com, not allowed): the rest
-                # of the day is still swept; its capture is warned about if it stays unsettled.
-                _log.warning(
-                    "settlement.payment_refused", checkout_payment_id=checkout_id, code=error.code
-                )
+                # This payment's own refusal (unknown to Checkout.com, not allowed): logged,
+                # and the rest of the day is still swept.
+                await self._log_refusal(payment, error)
         if len(due) < self._config.batch:
             return None
         return str(due[-1]["id"])
+
+    async def _log_refusal(self, payment: RowMapping, error: CheckoutError) -> None:
+        """An ERROR integration log of a refused financial-actions call. Answered calls are
+        not logged one by one (a day's sweep would cost Salesforce a record per payment);
+        they are counted in `paybridge_checkout_calls_total{operation="financial_actions.list"}`."""
+        _log.warning(
+            "settlement.payment_refused",
+            checkout_payment_id=payment["checkout_payment_id"],
+            code=error.code,
+        )
+        now = self._clock()
+        row = log_row(
+            [],
+            operation=FETCH_OPERATION,
+            now=now,
+            correlation_id=None,
+            payment_id=payment["id"],
+            checkout_payment_id=payment["checkout_payment_id"],
+            error_code=error.code,
+            message=error.message,
+        )
+        async with self._uow() as uow:
+            await add_integration_log(uow, {**row, "http_status": error.upstream_status}, now=now)
+            await uow.commit()
 
     async def sweep_day(self, day: date) -> None:
         """The whole day at once (an operator's run; the worker goes a batch per task)."""
