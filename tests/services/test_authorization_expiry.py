@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from paybridge.container import Container
 from paybridge.domain.authorization_expiry import authorization_expires_at, is_due_for_warning
@@ -17,7 +17,7 @@ from paybridge.domain.facts import ActionFact
 from paybridge.domain.markets import Market, MarketBook
 from paybridge.domain.status import ActionStatus, ActionType
 from paybridge.metrics import Metrics
-from paybridge.persistence.tables import integration_logs
+from paybridge.persistence.tables import integration_logs, payments
 from paybridge.services.authorization_expiry import AuthorizationExpiryService
 from paybridge.services.ledger import apply_facts
 from tests.api.test_actions import act, confirm, create
@@ -75,15 +75,40 @@ def test_the_service_reads_the_markets_file_validity_for_the_payments_method() -
     assert service.expires_at({**row, "payment_method": "token"}) == T0 + timedelta(days=7)  # type: ignore[arg-type]
 
 
+async def test_checkouts_own_expiry_from_the_201_is_kept(
+    client: httpx.AsyncClient, container: Container, clock: ShiftedClock
+) -> None:
+    pid = await create(client, capture=False)
+
+    expires = datetime.fromisoformat((await view(client, pid))["authorization_expires_at"])
+    # The simulator states Checkout.com's 7 days in `expires_on`; nothing is left to stamp.
+    assert abs(expires - (clock() + timedelta(days=7))) < timedelta(seconds=5)
+    assert await container.authorization_expiry.check() == (0, 0)
+
+
+async def forget_expiry(container: Container, pid: str) -> None:
+    """As for a payment known from webhooks only: no `expires_on` from Checkout.com."""
+    async with container.engine.begin() as conn:
+        await conn.execute(
+            update(payments)
+            .where(payments.c.checkout_payment_id == pid)
+            .values(authorization_expires_at=None)
+        )
+
+
 async def test_an_uncaptured_authorization_is_stamped_then_warned_about_once(
     client: httpx.AsyncClient, container: Container, clock: ShiftedClock
 ) -> None:
     pid = await create(client, capture=False)
     authorized_at = clock()
+    await forget_expiry(container, pid)
+    version = (await view(client, pid))["salesforce"]["version"]
 
     assert await container.authorization_expiry.check() == (1, 0)
-    expires = datetime.fromisoformat((await view(client, pid))["authorization_expires_at"])
+    stamped = await view(client, pid)
+    expires = datetime.fromisoformat(stamped["authorization_expires_at"])
     assert abs(expires - (authorized_at + timedelta(days=7))) < timedelta(seconds=5)
+    assert stamped["salesforce"]["version"] == version + 1  # so Salesforce gets Expires_At__c
 
     clock.advance(5 * DAY)
     assert await container.authorization_expiry.check() == (0, 0)

@@ -261,6 +261,7 @@ class CheckoutSimulator(LinkDesk, DisputeDesk, FinancialDesk):
             "reference": payment.reference,
             "processed_on": now_text(),
             "source": {"id": cko_id("src"), "type": "card", "last4": "4242", "scheme": "Visa"},
+            **_expiry_of(payment),
             "_links": links,
         }
         return self._remember(key, 201, response)
@@ -404,6 +405,15 @@ class CheckoutSimulator(LinkDesk, DisputeDesk, FinancialDesk):
 
     async def _refund(self, request: Request) -> Response:
         return await self._action(request, "refund")
+
+
+def _expiry_of(payment: SimPayment) -> dict[str, str]:
+    """`expires_on` of an approved, uncaptured card authorization: Checkout.com's default
+    7 days (NOTES §2 lists the field on the 201)."""
+    if not payment.approved or payment.capture:
+        return {}
+    expires = datetime.now(UTC) + timedelta(days=7)
+    return {"expires_on": expires.isoformat().replace("+00:00", "Z")}
 
 
 def _action_item(
