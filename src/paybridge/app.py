@@ -7,13 +7,14 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TypeVar
 
 import httpx
 import structlog
 from fastapi import FastAPI
 
 from paybridge import __version__
-from paybridge.adapters.checkout.client import CheckoutClient
+from paybridge.adapters.checkout.client import CheckoutClient, OnCall
 from paybridge.adapters.http import RetryPolicy, build_http_client
 from paybridge.adapters.salesforce.auth import (
     ClientCredentialsFlow,
@@ -57,7 +58,7 @@ from paybridge.services.salesforce_sync import SalesforceSyncService, SyncConfig
 from paybridge.services.settlement import SettlementConfig, SettlementService
 from paybridge.services.tasks import TaskService
 from paybridge.services.webhooks import WebhookSecrets, WebhookService
-from paybridge.settings import SalesforceSettings, Settings
+from paybridge.settings import CheckoutSettings, SalesforceSettings, Settings
 from paybridge.worker.tasks import build_worker
 
 _log = structlog.get_logger(__name__)
@@ -94,17 +95,11 @@ def build_container(
     doorbell = Doorbell()
     uow = unit_of_work_factory(engine, doorbell, TextRedactor(settings.secret_values()))
     cko = settings.checkout
-    checkout_http = build_http_client(
-        base_url=cko.base_url,
-        connect_timeout_s=cko.connect_timeout_s,
-        read_timeout_s=cko.read_timeout_s,
+    checkout_http, checkout = build_checkout_client(
+        cko,
+        CheckoutClient,
         transport=checkout_transport,
-    )
-    checkout = CheckoutClient(
-        checkout_http,
-        secret_key=cko.secret_key.get_secret_value(),
-        retry_policy=checkout_retry
-        or RetryPolicy(max_attempts=cko.max_attempts, budget_s=cko.retry_budget_s),
+        retry_policy=checkout_retry,
         on_call=CheckoutCallRecorder(metrics),
     )
     idempotency = IdempotencyService(
@@ -388,3 +383,31 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     # Matched first: the webhook route without FastAPI's per-request routing machinery.
     app.router.routes.insert(0, webhooks.FAST_ROUTE)
     return app
+
+
+C = TypeVar("C", bound=CheckoutClient)
+
+
+def build_checkout_client(
+    settings: CheckoutSettings,
+    client_class: type[C],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    retry_policy: RetryPolicy | None = None,
+    on_call: OnCall | None = None,
+) -> tuple[httpx.AsyncClient, C]:
+    """A Checkout.com client (or subclass) over its own httpx client (the caller closes it)."""
+    http = build_http_client(
+        base_url=settings.base_url,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+        transport=transport,
+    )
+    client = client_class(
+        http,
+        secret_key=settings.secret_key.get_secret_value(),
+        retry_policy=retry_policy
+        or RetryPolicy(max_attempts=settings.max_attempts, budget_s=settings.retry_budget_s),
+        on_call=on_call,
+    )
+    return http, client

@@ -45,6 +45,11 @@ class CheckoutSettings(BaseModel):
     processing_channel_id: str | None = None
     webhook_signature_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     webhook_authorization: SecretStr | None = None
+    webhook_url: str | None = Field(
+        default=None,
+        description="The public URL Checkout.com posts webhooks to (…/v1/webhooks/checkout): "
+        "`paybridge checkout webhooks setup` registers it, `paybridge doctor` checks it.",
+    )
     connect_timeout_s: float = Field(default=3.0, gt=0)
     read_timeout_s: float = Field(default=7.0, gt=0)
     retry_budget_s: float = Field(

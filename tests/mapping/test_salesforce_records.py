@@ -21,10 +21,12 @@ from paybridge.mapping.salesforce_records import (
     ActionSnapshot,
     CaseAssignment,
     DisputeSnapshot,
+    LinkSnapshot,
     LogSnapshot,
     PaymentSnapshot,
     SalesforceRecord,
     dispute_records,
+    link_records,
     log_records,
     payment_records,
 )
@@ -482,3 +484,58 @@ def test_order_fields_come_from_all_the_orders_payments(custom: ProfileMapping) 
     assert shown.fields["CKO_Payment_Status__c"] == "Captured"
     assert shown.fields["CKO_Amount_Captured__c"] == Decimal("299.80")
     assert shown.fields["CKO_Amount_Refunded__c"] == Decimal("25.00")
+
+
+# --- multi-currency orgs ---------------------------------------------------------------------
+
+
+def _multi_currency(tmp_path: Path, profile: str) -> ProfileMapping:
+    override = tmp_path / "mapping.yaml"
+    override.write_text(f"profiles: {{{profile}: {{multi_currency: true}}}}")
+    return load_salesforce_mapping(override).profiles[profile]
+
+
+@pytest.mark.parametrize("profile_name", ["custom", "commerce"])
+def test_a_multi_currency_org_gets_the_payments_currency_on_every_record_it_owns(
+    tmp_path: Path, profile_name: str
+) -> None:
+    profile = _multi_currency(tmp_path, profile_name)
+    actions = [
+        _action("act_auth", "authorization", "Succeeded", 14990),
+        _action("act_cap", "capture", "Succeeded", 10000),
+        _action("act_ref", "refund", "Succeeded", 2500),
+    ]
+
+    records = payment_records(profile, _payment(currency="gbp"), actions)
+
+    owned = [record for record in records if record.sobject != "Order"]
+    assert len(owned) >= 3
+    assert {record.fields.get("CurrencyIsoCode") for record in owned} == {"GBP"}
+    # The Order is the org's, updated by Id: its currency is the one the payment was taken in.
+    (order,) = _by_sobject(records, "Order")
+    assert "CurrencyIsoCode" not in order.fields
+
+
+def test_disputes_and_links_carry_their_own_currency(tmp_path: Path) -> None:
+    profile = _multi_currency(tmp_path, "custom")
+    dispute = DisputeSnapshot(id="dsp_1", status="evidence_required", currency="USD")
+    link = LinkSnapshot(
+        checkout_link_id="pl_1", order_id=ORDER_ID, status="Active", currency="SEK", amount_minor=1
+    )
+
+    (case,) = dispute_records(profile, dispute, _payment(currency="EUR"))
+    (link_record,) = link_records(profile, link)
+    (log,) = log_records(profile, [_log()])
+
+    assert case.fields["CurrencyIsoCode"] == "USD"
+    assert link_record.fields["CurrencyIsoCode"] == "SEK"
+    assert "CurrencyIsoCode" not in log.fields  # a log holds no money
+
+
+def test_a_single_currency_org_never_gets_currency_iso_code(custom: ProfileMapping) -> None:
+    """The shipped default: a single-currency org has no CurrencyIsoCode field and refuses it."""
+    dispute = DisputeSnapshot(id="dsp_1", status="evidence_required", currency="USD")
+    records = payment_records(custom, _payment(), [_action("act_1", "capture", "Succeeded", 1)])
+    records += dispute_records(custom, dispute, None)
+
+    assert not any("CurrencyIsoCode" in record.fields for record in records)

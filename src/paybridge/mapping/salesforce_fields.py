@@ -227,6 +227,11 @@ class ProfileMapping(_Frozen):
     kind: ProfileKind
     records: dict[str, RecordMapping]
     status_maps: dict[str, dict[str, str]] = Field(default_factory=dict)
+    multi_currency: bool = Field(
+        default=False,
+        description="The org has multiple currencies: every record paybridge owns carries "
+        "`CurrencyIsoCode` = the money's currency (`paybridge salesforce check` tells).",
+    )
 
     def record(self, name: str) -> RecordMapping:
         try:

@@ -8,7 +8,7 @@ major-unit Decimals (sent as JSON numbers); datetimes are ISO 8601 UTC strings e
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,11 @@ from paybridge.mapping.salesforce_fields import (
     ProfileMapping,
     RecordMapping,
 )
+
+# The standard field of every record in a multi-currency org: a restricted picklist of the org's
+# active currencies, "available only if the multicurrency feature is enabled" (Object Reference,
+# e.g. https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_case.htm).
+CURRENCY_ISO_CODE = "CurrencyIsoCode"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,6 +157,7 @@ def payment_records(
     else:
         records = [_custom_payment(profile, payment)]
         records += [_custom_action(profile, payment, action) for action in ordered]
+    records = _in_currency(profile, records, payment.currency)
     if payment.order_id:
         records.append(_order(profile, payment, payment.order_id, order))
     return records
@@ -206,7 +212,8 @@ def dispute_records(
         out.fields["RecordTypeId"] = assignment.record_type_id
     if assignment.owner_id:
         out.fields["OwnerId"] = assignment.owner_id
-    return [out.record(dispute.id)]
+    currency = dispute.currency or (payment.currency if payment is not None else None)
+    return _in_currency(profile, [out.record(dispute.id)], currency)
 
 
 def link_records(profile: ProfileMapping, link: LinkSnapshot) -> list[SalesforceRecord]:
@@ -224,7 +231,7 @@ def link_records(profile: ProfileMapping, link: LinkSnapshot) -> list[Salesforce
     out.put("amount", to_major(link.amount_minor, link.currency))
     out.put("currency", link.currency)
     out.put("payment", link.checkout_payment_id)
-    return [out.record(link.checkout_link_id)]
+    return _in_currency(profile, [out.record(link.checkout_link_id)], link.currency)
 
 
 def to_salesforce_datetime(value: datetime) -> str:
@@ -445,6 +452,21 @@ def _order(
     out.put("captured_amount", to_major(shown.captured_minor, shown.currency))
     out.put("refunded_amount", to_major(shown.refunded_minor, shown.currency))
     return out.record(order_id)
+
+
+def _in_currency(
+    profile: ProfileMapping, records: list[SalesforceRecord], currency: str | None
+) -> list[SalesforceRecord]:
+    """In a multi-currency org, the records paybridge owns carry their money's currency, so
+    currency fields show the right money. Not the Order (updated by Id, its currency is the
+    org's own, the one the payment was taken in), nor a log (it holds no money): those keep
+    theirs. A mapping that already writes CurrencyIsoCode keeps its value."""
+    if not profile.multi_currency or not currency:
+        return records
+    return [
+        replace(record, fields={CURRENCY_ISO_CODE: currency.upper(), **record.fields})
+        for record in records
+    ]
 
 
 class _Fields:
