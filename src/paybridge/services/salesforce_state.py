@@ -24,7 +24,7 @@ from paybridge.mapping.salesforce_records import (
     link_records,
     payment_records,
 )
-from paybridge.services.settlement import settlement_of_row
+from paybridge.services.settlement import settlements_by_action
 
 # Record kinds in dependency order: a parent's type is always written before its children's.
 WRITE_ORDER = {
@@ -176,12 +176,7 @@ def records_of(
     """Every record of one payment's current state, parents first (disputes' Cases last).
     `order_payments`: the other payments of its Order, which its Order's fields also sum;
     `links`: the Payment Links paid by this payment (their records look it up)."""
-    settled = {
-        row["checkout_action_id"]: settlement_of_row(
-            row, checkout_payment_id=payment["checkout_payment_id"]
-        )
-        for row in settlements
-    }
+    settled = settlements_by_action(settlements, checkout_payment_id=payment["checkout_payment_id"])
     snapshot = payment_snapshot(payment, settled)
     records = payment_records(
         profile,

@@ -91,6 +91,16 @@ def settlement_of_row(row: RowMapping, *, checkout_payment_id: str) -> Settlemen
     )
 
 
+def settlements_by_action(
+    rows: Iterable[RowMapping], *, checkout_payment_id: str
+) -> dict[str, Settlement]:
+    """A payment's stored figures, by the action id they settle."""
+    return {
+        row["checkout_action_id"]: settlement_of_row(row, checkout_payment_id=checkout_payment_id)
+        for row in rows
+    }
+
+
 async def apply_settlements(
     uow: UnitOfWork, payment: RowMapping, observations: Iterable[Settlement], *, now: datetime
 ) -> int:

@@ -24,7 +24,7 @@ from paybridge.schemas.payments import (
 from paybridge.schemas.settlement import ActionSettlementRead, SettlementTotalsRead
 from paybridge.services.ledger import state_of
 from paybridge.services.salesforce_state import order_payment
-from paybridge.services.settlement import settlement_of_row
+from paybridge.services.settlement import settlements_by_action
 
 
 def _major(amount_minor: int | None, currency: str) -> str | None:
@@ -49,12 +49,7 @@ def build_payment_read(
 ) -> PaymentRead:
     currency = str(payment["currency"])
     state = state_of(payment, actions)
-    settled = {
-        row["checkout_action_id"]: settlement_of_row(
-            row, checkout_payment_id=payment["checkout_payment_id"]
-        )
-        for row in settlements
-    }
+    settled = settlements_by_action(settlements, checkout_payment_id=payment["checkout_payment_id"])
 
     def major(amount: int) -> str:
         return format_major(amount, currency)
