@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -141,6 +142,29 @@ async def container(
 @pytest.fixture
 def app(container: Container) -> FastAPI:
     return create_app(container=container)
+
+
+@asynccontextmanager
+async def app_client(
+    pg_url: str, checkout_sim: CheckoutSimulator, clock: ShiftedClock, **settings: object
+) -> AsyncIterator[tuple[Container, httpx.AsyncClient]]:
+    """A container on the Checkout.com simulator (no loss) built from `settings` overrides,
+    its tables emptied, and an API client for its app; closed on exit."""
+    built = build_container(
+        make_settings(pg_url, **settings),
+        clock=clock,
+        checkout_transport=checkout_sim.transport(),
+        checkout_retry=RetryPolicy.immediate(3),
+    )
+    await truncate_all(built.engine)
+    transport = httpx.ASGITransport(app=create_app(container=built))
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://paybridge.test", headers={"X-API-Key": API_KEY}
+        ) as http:
+            yield built, http
+    finally:
+        await built.aclose()
 
 
 @pytest.fixture

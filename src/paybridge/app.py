@@ -46,6 +46,7 @@ from paybridge.schemas.payments import PaymentCreate
 from paybridge.security import CallerAuthenticator, JwtVerifier
 from paybridge.services.actions import ActionService
 from paybridge.services.audit import CheckoutCallRecorder
+from paybridge.services.authorization_expiry import AuthorizationExpiryService, ExpiryConfig
 from paybridge.services.case_assignment import CaseAssignments
 from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
@@ -57,6 +58,7 @@ from paybridge.services.payments import PaymentDefaults, PaymentService
 from paybridge.services.reconciliation import ReconciliationService
 from paybridge.services.salesforce_disputes import SalesforceDisputeSync
 from paybridge.services.salesforce_sync import SalesforceSyncService, SyncConfig
+from paybridge.services.settlement import SettlementConfig, SettlementService
 from paybridge.services.tasks import TaskService
 from paybridge.services.webhooks import WebhookSecrets, WebhookService
 from paybridge.settings import CheckoutSettings, GatewaySettings, SalesforceSettings, Settings
@@ -158,12 +160,38 @@ def build_container(
     reconciliation = ReconciliationService(
         uow=uow, checkout=checkout, clock=clock, market_secret_keys=markets.secret_keys
     )
+    settlement = SettlementService(
+        uow=uow,
+        checkout=checkout,
+        clock=clock,
+        metrics=metrics,
+        market_secret_keys=markets.secret_keys,
+        config=SettlementConfig(
+            unsettled_after=timedelta(days=settings.settlement.unsettled_after_days),
+            lookback=timedelta(days=settings.settlement.lookback_days),
+            batch=settings.settlement.sweep_batch,
+            sweep_hour_utc=settings.settlement.sweep_hour_utc,
+        ),
+    )
+    authorization_expiry = AuthorizationExpiryService(
+        uow=uow,
+        clock=clock,
+        metrics=metrics,
+        markets=payment_service.markets,
+        config=ExpiryConfig(
+            default_validity=timedelta(hours=settings.authorizations.default_validity_h),
+            warn_before=timedelta(hours=settings.authorizations.expiry_warning_h),
+            check_every=timedelta(seconds=settings.authorizations.check_every_s),
+        ),
+    )
     task_services: list[TaskService] = [
         webhook_service,
         payment_service,
         payment_link_service,
         action_service,
         reconciliation,
+        settlement,
+        authorization_expiry,
     ]
     salesforce_http, salesforce_sync = None, None
     if settings.salesforce.is_configured:
@@ -227,6 +255,8 @@ def build_container(
         actions=action_service,
         webhooks=webhook_service,
         reconciliation=reconciliation,
+        settlement=settlement,
+        authorization_expiry=authorization_expiry,
         task_services=tuple(task_services),
         markets=markets,
         salesforce_http=salesforce_http,
@@ -359,6 +389,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             )
         await built.webhooks.schedule_pruning()
         await built.payment_links.schedule_expiry_checks()
+        await built.schedule_periodic_checks()
         if built.salesforce_sync is not None:
             await built.salesforce_sync.schedule_log_sweep()
         worker = build_worker(built) if settings.worker.embedded else None

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -179,6 +180,7 @@ async def _run_worker(settings: Settings, *, metrics_port: int | None = None) ->
         loop.add_signal_handler(signum, runner.stop)
     if container.salesforce_sync is not None:
         await container.salesforce_sync.schedule_log_sweep()
+    await container.schedule_periodic_checks()
     try:
         await runner.run()
         await runner.release_claimed()
@@ -375,6 +377,41 @@ def payments_reconcile(payment_id: str) -> None:
         except LookupError as exc:
             raise click.ClickException(str(exc)) from exc
         return f"{checkout_id}: {type(outcome).__name__.lower()}, status {status}"
+
+    click.echo(asyncio.run(_with_container(run)))
+
+
+@main.group(name="settlement")
+def settlement_group() -> None:
+    """Fees and settlement from Checkout.com's financial actions."""
+
+
+@settlement_group.command(name="sync")
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option(
+    "--queue",
+    is_flag=True,
+    help="Queue one sweep task per day for the worker (resumable, waits out outages) "
+    "instead of running them here.",
+)
+def settlement_sync(first: datetime, last: datetime, queue: bool) -> None:
+    """Ask Checkout.com for the financial actions of the captures and refunds made from
+    --from to --to (UTC days, both included) and fold their fees and settlement in."""
+    if last < first:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    if (last - first).days > 366:
+        raise click.BadParameter("at most 366 days at once", param_hint="--to")
+
+    async def run(container: Container) -> str:
+        if queue:
+            days = await container.settlement.enqueue_sweeps(first.date(), last.date())
+            return f"{len(days)} day(s) queued"
+        day = first.date()
+        while day <= last.date():
+            await container.settlement.sweep_day(day)
+            day += timedelta(days=1)
+        return f"{(last - first).days + 1} day(s) swept"
 
     click.echo(asyncio.run(_with_container(run)))
 

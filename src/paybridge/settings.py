@@ -214,6 +214,53 @@ class IdempotencySettings(BaseModel):
     lock_timeout_s: float = Field(default=30.0, gt=0)
 
 
+class SettlementSettings(BaseModel):
+    """Fees and settlement from Checkout.com's financial actions (DESIGN §6b)."""
+
+    daily_sweep: bool = Field(
+        default=True, description="Ask every day for the previous day's financial actions."
+    )
+    sweep_hour_utc: int = Field(
+        default=1, ge=0, le=23, description="Hour (UTC) the daily sweep of yesterday starts."
+    )
+    unsettled_after_days: int = Field(
+        default=3,
+        ge=1,
+        description="A capture still without settlement this many days after it succeeded "
+        "becomes a WARN integration log and counts in `paybridge_unsettled_captures`.",
+    )
+    lookback_days: int = Field(
+        default=14,
+        ge=1,
+        description="Each day's sweep also asks again about captures and refunds of this many "
+        "days before it that are still unsettled.",
+    )
+    sweep_batch: int = Field(
+        default=50, ge=1, le=1000, description="Payments asked about per sweep task run."
+    )
+
+
+class AuthorizationSettings(BaseModel):
+    """How long authorizations last, and the warning before an uncaptured one expires."""
+
+    default_validity_h: float = Field(
+        default=168,
+        gt=0,
+        description="Validity of an authorization when the markets file names none for its "
+        "method (Checkout.com's default for cards: 7 days).",
+    )
+    expiry_warning_h: float = Field(
+        default=24,
+        ge=0,
+        description="An authorization still uncaptured this many hours before it expires "
+        "becomes a WARN integration log (mirrored to Salesforce) and counts in "
+        "`paybridge_expiring_authorizations`. 0: no warning.",
+    )
+    check_every_s: float = Field(
+        default=900, gt=0, description="How often expiries are stamped and looked at."
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration; `create_app` and the CLI are its only readers."""
 
@@ -249,6 +296,8 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
     jwt: JwtSettings = Field(default_factory=JwtSettings)
+    settlement: SettlementSettings = Field(default_factory=SettlementSettings)
+    authorizations: AuthorizationSettings = Field(default_factory=AuthorizationSettings)
 
     _split_api_keys = field_validator("api_keys", mode="before")(_split_csv)
 

@@ -19,10 +19,15 @@ CUSTOM_PAYMENT_FIELDS = {
     "Amount__c", "Authorized_Amount__c", "Captured_Amount__c", "Refunded_Amount__c",
     "Payment_Method__c", "Card_Last4__c", "Response_Code__c", "Response_Summary__c", "Market__c",
     "Disputed__c", "Last_Event_At__c", "Version__c",
+    # DESIGN §6b: the payment's settlement totals
+    "Fees__c", "Net_Amount__c", "Settlement_Currency__c",
 }  # fmt: skip
 CUSTOM_ACTION_FIELDS = {
     "CKO_Action_Id__c", "Payment__r", "Type__c", "Status__c", "Amount__c", "Response_Code__c",
     "Reference__c", "Requested_At__c", "Processed_At__c",
+    # DESIGN §6b: expiry of authorizations, fees and settlement of captures and refunds
+    "Expires_At__c", "Fees__c", "Processing_Fees__c", "Scheme_Fees__c", "Interchange_Fees__c",
+    "Net_Amount__c", "Settlement_Currency__c", "Payout_Id__c", "Settled_On__c",
 }  # fmt: skip
 CUSTOM_LOG_FIELDS = {
     "CKO_Log_Id__c", "Payment__r", "Level__c", "Operation__c", "Direction__c", "Http_Status__c",

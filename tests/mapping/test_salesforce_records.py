@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from paybridge.adapters.salesforce.models import encode_json
 from paybridge.domain.order_payments import OrderTotals
+from paybridge.domain.settlement import Settlement, settlement_totals
 from paybridge.mapping.salesforce_fields import (
     FieldMapping,
     ProfileMapping,
@@ -129,6 +131,10 @@ def test_custom_payment_record_holds_the_full_state_in_major_units(custom: Profi
         # The market's reporting fields; one the market does not set is written empty.
         "Business_Unit__c": "EU Retail",
         "Settlement_Entity__c": None,
+        # Nothing settled yet: written empty (a full-state upsert).
+        "Fees__c": None,
+        "Net_Amount__c": None,
+        "Settlement_Currency__c": None,
     }
 
 
@@ -148,8 +154,67 @@ def test_custom_actions_point_at_their_payment_by_external_id(custom: ProfileMap
         "Reference__c": None,
         "Requested_At__c": "2026-03-01T09:15:00.000Z",
         "Processed_At__c": "2026-03-01T09:15:02.000Z",
+        "Expires_At__c": None,
+        **dict.fromkeys(UNSETTLED_FIELDS),
     }
     assert actions[0].fields["Type__c"] == "Authorization"
+
+
+UNSETTLED_FIELDS = (
+    "Fees__c", "Processing_Fees__c", "Scheme_Fees__c", "Interchange_Fees__c", "Net_Amount__c",
+    "Settlement_Currency__c", "Payout_Id__c", "Settled_On__c",
+)  # fmt: skip
+
+CAPTURE_SETTLEMENT = Settlement(
+    checkout_action_id="act_capture",
+    checkout_payment_id="pay_abc",
+    action_type="capture",
+    currency="GBP",
+    processed_at=datetime(2026, 3, 2, 23, 59, tzinfo=UTC),
+    settled_on=date(2026, 3, 2),
+    gross_minor=5200,
+    processing_fees_minor=60,
+    scheme_fees_minor=7,
+    interchange_minor=20,
+    payout_id="po_42",
+)
+
+
+def test_a_settled_capture_carries_its_fees_net_and_payout_in_the_settlement_currency(
+    custom: ProfileMapping,
+) -> None:
+    capture = replace(ACTIONS[1], settlement=CAPTURE_SETTLEMENT)
+    totals = settlement_totals([CAPTURE_SETTLEMENT])[0]
+    records = payment_records(custom, replace(_payment(), settlement=totals), [capture])
+
+    (action,) = _by_sobject(records, "CKO_Payment_Action__c")
+    assert {name: action.fields[name] for name in UNSETTLED_FIELDS} == {
+        "Fees__c": Decimal("0.87"),
+        "Processing_Fees__c": Decimal("0.60"),
+        "Scheme_Fees__c": Decimal("0.07"),
+        "Interchange_Fees__c": Decimal("0.20"),
+        "Net_Amount__c": Decimal("51.13"),
+        "Settlement_Currency__c": "GBP",
+        "Payout_Id__c": "po_42",
+        "Settled_On__c": "2026-03-02",
+    }
+    (payment,) = _by_sobject(records, "CKO_Payment__c")
+    assert (payment.fields["Fees__c"], payment.fields["Net_Amount__c"]) == (
+        Decimal("0.87"),
+        Decimal("51.13"),
+    )
+    assert payment.fields["Settlement_Currency__c"] == "GBP"
+
+
+def test_an_authorization_carries_its_expiry(custom: ProfileMapping) -> None:
+    expires = datetime(2026, 3, 8, 9, 15, tzinfo=UTC)
+    authorization = replace(ACTIONS[0], expires_at=expires)
+
+    (action,) = _by_sobject(
+        payment_records(custom, _payment(), [authorization]), "CKO_Payment_Action__c"
+    )
+
+    assert action.fields["Expires_At__c"] == "2026-03-08T09:15:00.000Z"
 
 
 def test_parents_come_first_and_the_order_update_last(custom: ProfileMapping) -> None:

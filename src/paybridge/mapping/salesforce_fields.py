@@ -63,11 +63,13 @@ RECORD_FIELDS: dict[str, dict[str, frozenset[str]]] = {
         "payment": _names(
             "checkout_payment_id order_id account_id reference status currency amount "
             "authorized_amount captured_amount refunded_amount payment_method card_last4 "
-            "response_code response_summary market disputed last_event_at version"
+            "response_code response_summary market disputed last_event_at version "
+            "fees net_amount settlement_currency"
         ),
         "action": _names(
             "checkout_action_id payment type status amount response_code reference "
-            "requested_at processed_at"
+            "requested_at processed_at expires_at fees processing_fees scheme_fees interchange "
+            "net_amount settlement_currency payout_id settled_on"
         ),
         "log": _names(
             "id payment level operation direction http_status duration_ms correlation_id "

@@ -15,6 +15,7 @@ from typing import Any
 
 from paybridge.domain.money import to_major
 from paybridge.domain.order_payments import OrderTotals
+from paybridge.domain.settlement import Settlement, SettlementTotals
 from paybridge.mapping.salesforce_fields import (
     FieldMapping,
     FieldType,
@@ -55,6 +56,8 @@ class PaymentSnapshot:
     metadata: Mapping[str, str] = field(default_factory=dict)
     disputed: bool = False
     last_event_at: datetime | None = None
+    # Its settled captures and refunds summed, when they settled in one currency.
+    settlement: SettlementTotals | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,6 +73,8 @@ class ActionSnapshot:
     requested_at: datetime | None = None
     processed_at: datetime | None = None
     final: bool | None = None
+    expires_at: datetime | None = None
+    settlement: Settlement | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -257,6 +262,14 @@ def _custom_payment(profile: ProfileMapping, payment: PaymentSnapshot) -> Salesf
     out.put("disputed", payment.disputed)
     out.put("last_event_at", payment.last_event_at)
     out.put("version", payment.version)
+    totals = payment.settlement
+    if totals is None:
+        for logical in ("settlement_currency", "fees", "net_amount"):
+            out.put(logical, None)
+    else:
+        out.put("settlement_currency", totals.currency)
+        out.put("fees", to_major(totals.fees_minor, totals.currency))
+        out.put("net_amount", to_major(totals.net_minor, totals.currency))
     return out.record(payment.checkout_payment_id)
 
 
@@ -273,7 +286,38 @@ def _custom_action(
     out.put("reference", action.reference)
     out.put("requested_at", action.requested_at)
     out.put("processed_at", action.processed_at)
+    out.put("expires_at", action.expires_at)
+    _put_settlement(out, action.settlement)
     return out.record(action.checkout_action_id)
+
+
+def _put_settlement(out: _Fields, settlement: Settlement | None) -> None:
+    """The settlement fields of an action record (all empty until it settles)."""
+    if settlement is None:
+        for logical in _SETTLEMENT_FIELDS:
+            out.put(logical, None)
+        return
+    money = settlement.currency
+    out.put("fees", to_major(settlement.fees_minor, money))
+    out.put("processing_fees", to_major(settlement.processing_fees_minor, money))
+    out.put("scheme_fees", to_major(settlement.scheme_fees_minor, money))
+    out.put("interchange", to_major(settlement.interchange_minor, money))
+    out.put("net_amount", _major_or_none(settlement.net_minor, money))
+    out.put("settlement_currency", money)
+    out.put("payout_id", settlement.payout_id)
+    out.put("settled_on", settlement.settled_on)
+
+
+_SETTLEMENT_FIELDS = (
+    "fees",
+    "processing_fees",
+    "scheme_fees",
+    "interchange",
+    "net_amount",
+    "settlement_currency",
+    "payout_id",
+    "settled_on",
+)
 
 
 def _custom_log(profile: ProfileMapping, log: LogSnapshot) -> SalesforceRecord:

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -71,8 +72,16 @@ payments = Table(
     Column("last_synced_at", UTCDateTime, nullable=True),
     Column("last_sync_error", Text, nullable=True),
     Column("last_event_at", UTCDateTime, nullable=True),
+    Column(
+        "authorization_expires_at",
+        UTCDateTime,
+        nullable=True,
+        comment="when the authorization lapses if not captured (method validity)",
+    ),
+    Column("expiry_warned_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_payments_authorization_expires_at", "status", "authorization_expires_at"),
 )
 
 payment_actions = Table(
@@ -98,6 +107,37 @@ payment_actions = Table(
     Column("idempotency_key_id", String(36), nullable=True),
     Column("requested_at", UTCDateTime, nullable=True),
     Column("processed_at", UTCDateTime, nullable=True),
+    Column(
+        "unsettled_warned_at",
+        UTCDateTime,
+        nullable=True,
+        comment="when paybridge warned that this capture is still unsettled",
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+action_settlements = Table(
+    "action_settlements",
+    metadata,
+    Column(
+        "checkout_action_id", String(64), primary_key=True, comment="act_… of the capture/refund"
+    ),
+    Column("payment_id", String(36), ForeignKey("payments.id"), nullable=False, index=True),
+    Column("action_type", String(32), nullable=False, comment="capture|refund"),
+    Column("currency", String(3), nullable=False, comment="the settlement (holding) currency"),
+    Column("gross_minor", BigInteger, nullable=True),
+    Column("processing_fees_minor", BigInteger, nullable=False),
+    Column("scheme_fees_minor", BigInteger, nullable=False),
+    Column("interchange_minor", BigInteger, nullable=False),
+    Column("payout_id", String(64), nullable=True),
+    Column("settled_on", Date, nullable=False),
+    Column(
+        "processed_at",
+        UTCDateTime,
+        nullable=False,
+        comment="Checkout.com's processed_on: a later one is a correction",
+    ),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )

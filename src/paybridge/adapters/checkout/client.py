@@ -25,6 +25,11 @@ from paybridge.adapters.checkout.errors import (
     error_from_response,
     error_from_transport,
 )
+from paybridge.adapters.checkout.financial_actions import (
+    FINANCIAL_ACTIONS_PAGE_MAX,
+    FinancialAction,
+    FinancialActionPage,
+)
 from paybridge.adapters.checkout.models import (
     PAYMENT_ACTIONS,
     ActionAcceptedResponse,
@@ -192,6 +197,59 @@ class CheckoutClient:
         )
         parsed: PaymentList = _parse(PaymentList, response, "payment.list")
         return parsed
+
+    # --- financial actions ------------------------------------------------------------------
+
+    async def list_financial_actions(
+        self,
+        *,
+        payment_id: str | None = None,
+        action_id: str | None = None,
+        limit: int = FINANCIAL_ACTIONS_PAGE_MAX,
+        pagination_token: str | None = None,
+        secret_key: str | None = None,
+    ) -> FinancialActionPage:
+        """One page of `GET /financial-actions` for a payment or an action (the spec needs
+        one of the two)."""
+        if (payment_id is None) == (action_id is None):
+            raise ValueError("give exactly one of payment_id and action_id")
+        params: dict[str, str | int] = {"limit": min(max(limit, 1), FINANCIAL_ACTIONS_PAGE_MAX)}
+        if payment_id is not None:
+            params["payment_id"] = payment_id
+        if action_id is not None:
+            params["action_id"] = action_id
+        if pagination_token is not None:
+            params["pagination_token"] = pagination_token
+        response = await self._call(
+            "financial_actions.list",
+            "GET",
+            "/financial-actions",
+            params=params,
+            secret_key=secret_key,
+        )
+        parsed: FinancialActionPage = _parse(
+            FinancialActionPage, response, "financial_actions.list"
+        )
+        return parsed
+
+    async def financial_actions_of_payment(
+        self, payment_id: str, *, max_pages: int = 20, secret_key: str | None = None
+    ) -> list[FinancialAction]:
+        """Every page of a payment's financial actions. Each page is its own retried GET;
+        the walk stops at the last page, a repeated token, or `max_pages`."""
+        found: list[FinancialAction] = []
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(max_pages):
+            page = await self.list_financial_actions(
+                payment_id=payment_id, pagination_token=token, secret_key=secret_key
+            )
+            found += page.data
+            token = page.next_token
+            if token is None or token in seen or not page.data:
+                break
+            seen.add(token)
+        return found
 
     # --- payment links ----------------------------------------------------------------------
 
