@@ -113,10 +113,19 @@ async def load_payment_read(uow: UnitOfWork, checkout_payment_id: str) -> Paymen
     return await read_of(uow, payment)
 
 
-async def read_of(uow: UnitOfWork, payment: RowMapping) -> PaymentRead:
-    actions = list(await uow.payments.list_actions(payment["id"]))
-    disputes = list(await uow.disputes.list_for_payment(payment["id"]))
-    return build_payment_read(payment, actions, disputes)
+async def read_of(
+    uow: UnitOfWork,
+    payment: RowMapping,
+    *,
+    actions: Sequence[RowMapping] | None = None,
+    disputes: Sequence[RowMapping] | None = None,
+) -> PaymentRead:
+    """The payment's view; `actions` and `disputes` are read unless the caller knows them."""
+    if actions is None:
+        actions = await uow.payments.list_actions(payment["id"])
+    if disputes is None:
+        disputes = await uow.disputes.list_for_payment(payment["id"])
+    return build_payment_read(payment, list(actions), list(disputes))
 
 
 def order_read(rows: Sequence[RowMapping]) -> OrderPaymentsRead | None:

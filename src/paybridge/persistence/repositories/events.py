@@ -22,7 +22,7 @@ from paybridge.persistence.dialect import PerDialect, is_postgres
 from paybridge.persistence.tables import inbound_events, outbox
 
 # The statements each event runs later are built once too (a reused statement keeps its cache
-# key); `mark` takes its SET columns from the parameters it runs with.
+# key); each names the columns it sets.
 _INSERT = PerDialect(
     lambda dialect_insert: (
         dialect_insert(inbound_events)
@@ -35,8 +35,13 @@ _GET = select(inbound_events).where(inbound_events.c.id == bindparam("row_id"))
 _MARK = (
     update(inbound_events)
     .where(inbound_events.c.id == bindparam("b_id"))
-    .values(attempts=inbound_events.c.attempts + 1)
+    .values(
+        status=bindparam("b_status"),
+        error=bindparam("b_error"),
+        attempts=inbound_events.c.attempts + 1,
+    )
 )
+_MARK_DONE = _MARK.values(handled_at=bindparam("b_at"))
 
 
 # Webhook intake, the hottest path: inbox row and task in ONE statement, sent straight to
@@ -158,10 +163,11 @@ class InboundEventRepository:
         self, row_id: str, *, status: str, at: datetime, error: str | None = None
     ) -> None:
         error = self._redact(error) if error is not None else None
-        values: dict[str, Any] = {"b_id": row_id, "status": status, "error": error}
+        values: dict[str, Any] = {"b_id": row_id, "b_status": status, "b_error": error}
         if status in {"handled", "ignored"}:
-            values["handled_at"] = at
-        await self._conn.execute(_MARK, values)
+            await self._conn.execute(_MARK_DONE, {**values, "b_at": at})
+        else:
+            await self._conn.execute(_MARK, values)
 
     async def reopen(self, row_id: str) -> None:
         """Make a stored event processable again (operator replay)."""
