@@ -154,7 +154,7 @@ class WebhookService:
             "received_at": now,
             "handled_at": now if status == "ignored" else None,
         }
-        async with self._uow().single_statement() as uow:
+        async with self._uow() as uow:
             if status == "received":
                 task = outbox_row(PROCESS_TASK, {"event_row_id": row_id}, now=now)
                 inserted = await uow.events.insert_with_task(values, task)

@@ -50,8 +50,12 @@ def outbox_row(
         "status": PENDING,
         "attempts": 0,
         "next_attempt_at": now,
+        "locked_until": None,
+        "claimed_by": None,
+        "last_error": None,
         "created_at": now,
         "updated_at": now,
+        "done_at": None,
     }
 
 
