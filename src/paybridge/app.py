@@ -36,6 +36,7 @@ from paybridge.mapping.salesforce_fields import ProfileMapping, load_salesforce_
 from paybridge.metrics import Metrics
 from paybridge.persistence.doorbell import Doorbell
 from paybridge.persistence.engine import create_engine
+from paybridge.persistence.inbox import InboxWriter
 from paybridge.persistence.uow import UnitOfWorkFactory, unit_of_work_factory
 from paybridge.schemas.actions import CaptureCreate, RefundCreate, VoidCreate
 from paybridge.schemas.disputes import EvidenceUpdate
@@ -117,6 +118,7 @@ def build_container(
     )
     webhook_service = WebhookService(
         uow=uow,
+        inbox=InboxWriter(engine, uow, doorbell),
         clock=clock,
         metrics=metrics,
         secrets=WebhookSecrets(

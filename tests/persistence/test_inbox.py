@@ -4,14 +4,16 @@ one transaction like any other, and statements that follow the schema."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 
 from paybridge.container import Container
-from paybridge.persistence.repositories.events import _STORE_WITH_TASK
+from paybridge.persistence.doorbell import Doorbell
+from paybridge.persistence.inbox import InboxWriter
+from paybridge.persistence.repositories.events import STORE_WITH_TASK
 from paybridge.persistence.repositories.idempotency import _CLAIM_WITH_TASK
 from paybridge.persistence.repositories.outbox import outbox_row
 from paybridge.persistence.row_with_task import RowWithTask
@@ -61,7 +63,7 @@ async def test_the_intake_statement_is_undone_with_its_transaction(container: Co
         assert (await uow.outbox.counts_by_status()) == {}
 
 
-@pytest.mark.parametrize("statement", [_STORE_WITH_TASK, _CLAIM_WITH_TASK], ids=["intake", "claim"])
+@pytest.mark.parametrize("statement", [STORE_WITH_TASK, _CLAIM_WITH_TASK], ids=["intake", "claim"])
 async def test_the_statements_write_every_column_the_database_does_not_fill(
     container: Container, statement: RowWithTask
 ) -> None:
@@ -95,4 +97,28 @@ async def test_the_statements_write_every_column_the_database_does_not_fill(
 def test_a_row_missing_a_column_the_statement_writes_is_refused() -> None:
     incomplete = {k: v for k, v in DELIVERY.items() if k != "subject_id"}
     with pytest.raises(KeyError, match="subject_id"):
-        _STORE_WITH_TASK.params(incomplete, TASK)
+        STORE_WITH_TASK.params(incomplete, TASK)
+
+
+async def test_intake_stores_a_delivery_with_its_task_outside_a_unit_of_work(
+    container: Container,
+) -> None:
+    """The compiled statement on the driver: column types still process the binds (JSON
+    payload, UTC timestamps), a duplicate stores nothing, and a stored task rings once."""
+    bell = Doorbell()
+    rung: list[frozenset[str]] = []
+    bell.listen(rung.append)
+    inbox = InboxWriter(container.engine, container.uow, bell)
+    assert await inbox.store_with_task(DELIVERY, TASK)
+    assert not await inbox.store_with_task(DELIVERY, TASK)
+    assert rung == [frozenset({"webhooks.process"})]
+    async with container.uow() as uow:
+        stored = await uow.events.get("evt-row-1")
+        tasks = await uow.outbox.counts_by_status()
+        claimed = await uow.outbox.claim_due(
+            now=NOW, limit=1, lease=timedelta(seconds=5), worker_id="w"
+        )
+    assert stored is not None
+    assert stored["received_at"] == NOW
+    assert tasks == {"pending": 1}
+    assert [row["payload"] for row in claimed] == [{"event_row_id": "evt-row-1"}]

@@ -37,7 +37,7 @@ _MARK_DONE = _MARK.values(handled_at=bindparam("b_at"))
 
 
 # Webhook intake, the hottest path: inbox row and task in one statement on PostgreSQL.
-_STORE_WITH_TASK = RowWithTask(inbound_events, conflict=["source", "event_id"])
+STORE_WITH_TASK = RowWithTask(inbound_events, conflict=["source", "event_id"])
 
 
 class InboundEventRepository:
@@ -60,7 +60,7 @@ class InboundEventRepository:
         """Store a delivery and its outbox task atomically; False (no task) for a duplicate.
 
         `values` and `task` carry every column the inserts write (`written_columns`)."""
-        inserted = await _STORE_WITH_TASK.run(self._conn, values, task)
+        inserted = await STORE_WITH_TASK.run(self._conn, values, task)
         if inserted:
             self._note_due(str(task["kind"]))
         return inserted
