@@ -65,6 +65,8 @@ def looks_like_card_number(text: str) -> bool:
         return False
     text = _without_ibans(text)
     for match in _RUN.finditer(text):
+        if match.end() - match.start() < 13:  # too short to hold 13 digits
+            continue
         groups = _SEPARATOR.split(match.group())
         is_phone = text[match.start() - 1 : match.start()] == "+"
         if is_phone and sum(map(len, groups)) <= _PHONE_DIGITS:
