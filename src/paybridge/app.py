@@ -7,13 +7,14 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TypeVar
 
 import httpx
 import structlog
 from fastapi import FastAPI
 
 from paybridge import __version__
-from paybridge.adapters.checkout.client import CheckoutClient
+from paybridge.adapters.checkout.client import CheckoutClient, OnCall
 from paybridge.adapters.http import RetryPolicy, build_http_client
 from paybridge.adapters.salesforce.auth import (
     ClientCredentialsFlow,
@@ -22,6 +23,7 @@ from paybridge.adapters.salesforce.auth import (
     TokenProvider,
 )
 from paybridge.adapters.salesforce.client import SalesforceClient
+from paybridge.adapters.salesforce.gateway_client import GatewayNotificationClient
 from paybridge.api import actions, disputes, health, payment_links, payments, webhooks
 from paybridge.api.errors import install_error_handlers
 from paybridge.api.middleware import RequestContextMiddleware
@@ -48,7 +50,9 @@ from paybridge.services.audit import CheckoutCallRecorder
 from paybridge.services.case_assignment import CaseAssignments
 from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
+from paybridge.services.gateway_notifications import GatewayNotificationService
 from paybridge.services.idempotency import IdempotencyService
+from paybridge.services.payment_adoption import PaymentAdoption
 from paybridge.services.payment_links import PaymentLinkService
 from paybridge.services.payments import PaymentDefaults, PaymentService
 from paybridge.services.reconciliation import ReconciliationService
@@ -56,7 +60,7 @@ from paybridge.services.salesforce_disputes import SalesforceDisputeSync
 from paybridge.services.salesforce_sync import SalesforceSyncService, SyncConfig
 from paybridge.services.tasks import TaskService
 from paybridge.services.webhooks import WebhookSecrets, WebhookService
-from paybridge.settings import SalesforceSettings, Settings
+from paybridge.settings import CheckoutSettings, GatewaySettings, SalesforceSettings, Settings
 from paybridge.worker.tasks import build_worker
 
 _log = structlog.get_logger(__name__)
@@ -93,17 +97,11 @@ def build_container(
     doorbell = Doorbell()
     uow = unit_of_work_factory(engine, doorbell, TextRedactor(settings.secret_values()))
     cko = settings.checkout
-    checkout_http = build_http_client(
-        base_url=cko.base_url,
-        connect_timeout_s=cko.connect_timeout_s,
-        read_timeout_s=cko.read_timeout_s,
+    checkout_http, checkout = build_checkout_client(
+        cko,
+        CheckoutClient,
         transport=checkout_transport,
-    )
-    checkout = CheckoutClient(
-        checkout_http,
-        secret_key=cko.secret_key.get_secret_value(),
-        retry_policy=checkout_retry
-        or RetryPolicy(max_attempts=cko.max_attempts, budget_s=cko.retry_budget_s),
+        retry_policy=checkout_retry,
         on_call=CheckoutCallRecorder(metrics),
     )
     idempotency = IdempotencyService(
@@ -137,6 +135,7 @@ def build_container(
         idempotency=idempotency,
         clock=clock,
         market_secret_keys=markets.secret_keys,
+        adoption=PaymentAdoption(uow=uow, checkout=checkout, clock=clock),
     )
     payment_service = PaymentService(
         uow=uow,
@@ -199,6 +198,17 @@ def build_container(
             message="PAYBRIDGE_SALESFORCE__INSTANCE_URL is not set: Salesforce sync tasks stay "
             "queued until it is",
         )
+    gateway_http = None
+    gateway = settings.salesforce.gateway
+    if gateway.is_configured:
+        gateway_http, sender = build_gateway_client(gateway, transport=salesforce_transport)
+        task_services.append(GatewayNotificationService(uow=uow, sender=sender, clock=clock))
+    elif settings.salesforce.profile.value == "commerce":
+        _log.warning(
+            "salesforce.gateway.not_configured",
+            message="PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_URL is not set: notifications "
+            "to the payment gateway adapter stay queued until it is",
+        )
     return Container(
         settings=settings,
         caller_auth=CallerAuthenticator(
@@ -223,6 +233,7 @@ def build_container(
         markets=markets,
         salesforce_http=salesforce_http,
         salesforce_sync=salesforce_sync,
+        gateway_http=gateway_http,
         disputes=dispute_service,
         dispute_actions=DisputeActionService(
             uow=uow,
@@ -276,6 +287,30 @@ def build_salesforce_client(
         retry_policy=retry_policy,
     )
     return http, client
+
+
+def build_gateway_client(
+    settings: GatewaySettings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> tuple[httpx.AsyncClient, GatewayNotificationClient]:
+    """The notification sender over its own httpx client (the caller closes the latter)."""
+    url = settings.notification_url
+    if not url:
+        raise ValueError(
+            "gateway notifications need PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_URL"
+        )
+    secrets = [secret.get_secret_value() for secret in settings.notification_secrets]
+    if not secrets:
+        raise ValueError(
+            "gateway notifications need PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_SECRETS"
+        )
+    http = build_http_client(
+        base_url=url,
+        connect_timeout_s=min(settings.timeout_s, 5.0),
+        read_timeout_s=settings.timeout_s,
+        max_connections=10,
+        transport=transport,
+    )
+    return http, GatewayNotificationClient(http, url=url, secrets=secrets)
 
 
 def build_salesforce_sync(
@@ -359,3 +394,31 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(actions.router)
     app.include_router(disputes.router)
     return app
+
+
+C = TypeVar("C", bound=CheckoutClient)
+
+
+def build_checkout_client(
+    settings: CheckoutSettings,
+    client_class: type[C],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    retry_policy: RetryPolicy | None = None,
+    on_call: OnCall | None = None,
+) -> tuple[httpx.AsyncClient, C]:
+    """A Checkout.com client (or subclass) over its own httpx client (the caller closes it)."""
+    http = build_http_client(
+        base_url=settings.base_url,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+        transport=transport,
+    )
+    client = client_class(
+        http,
+        secret_key=settings.secret_key.get_secret_value(),
+        retry_policy=retry_policy
+        or RetryPolicy(max_attempts=settings.max_attempts, budget_s=settings.retry_budget_s),
+        on_call=on_call,
+    )
+    return http, client

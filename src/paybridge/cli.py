@@ -21,7 +21,9 @@ from paybridge.api.salesforce_openapi import (
     salesforce_external_service,
 )
 from paybridge.app import build_container, build_salesforce_client, create_app
+from paybridge.cli_checkout import checkout_group
 from paybridge.container import Container
+from paybridge.doctor import doctor_command
 from paybridge.logging import configure_logging
 from paybridge.mapping.markets_file import (
     MarketsFileError,
@@ -315,6 +317,8 @@ async def salesforce_check(
     echo(f"{sf.instance_url}: API v{report.api_version}, profile {sf.profile.value}")
     for sobject in report.objects:
         echo(f"  described {sobject}")
+    for note in report.notes:
+        echo(f"  {note}")
     for problem in report.problems:
         echo(f"problem: {problem}")
     echo("OK" if report.ok else f"{len(report.problems)} problem(s)")
@@ -381,3 +385,7 @@ async def _with_container(use: Callable[[Container], Awaitable[T]]) -> T:
         return await use(container)
     finally:
         await container.aclose()
+
+
+main.add_command(checkout_group)
+main.add_command(doctor_command(salesforce_check))

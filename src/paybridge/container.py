@@ -53,6 +53,8 @@ class Container:
     # Salesforce write-back; None when PAYBRIDGE_SALESFORCE__INSTANCE_URL is not configured.
     salesforce_http: httpx.AsyncClient | None = None
     salesforce_sync: SalesforceSyncService | None = None
+    # Gateway notifications to a Commerce Payments org; None without a notification URL.
+    gateway_http: httpx.AsyncClient | None = None
     # Disputes: reads and webhook folding, and the actions Salesforce takes on them.
     disputes: DisputeService | None = None
     dispute_actions: DisputeActionService | None = None
@@ -62,4 +64,6 @@ class Container:
         await self.checkout_http.aclose()
         if self.salesforce_http is not None:
             await self.salesforce_http.aclose()
+        if self.gateway_http is not None:
+            await self.gateway_http.aclose()
         await self.engine.dispose()

@@ -45,6 +45,11 @@ class CheckoutSettings(BaseModel):
     processing_channel_id: str | None = None
     webhook_signature_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     webhook_authorization: SecretStr | None = None
+    webhook_url: str | None = Field(
+        default=None,
+        description="The public URL Checkout.com posts webhooks to (…/v1/webhooks/checkout): "
+        "`paybridge checkout webhooks setup` registers it, `paybridge doctor` checks it.",
+    )
     connect_timeout_s: float = Field(default=3.0, gt=0)
     read_timeout_s: float = Field(default=7.0, gt=0)
     retry_budget_s: float = Field(
@@ -53,6 +58,29 @@ class CheckoutSettings(BaseModel):
     max_attempts: int = Field(default=3, ge=1)
 
     _split_keys = field_validator("webhook_signature_keys", mode="before")(_split_csv)
+
+
+class GatewaySettings(BaseModel):
+    """Gateway notifications to a Commerce Payments org (the `commerce` profile's adapter)."""
+
+    notification_url: str | None = Field(
+        default=None,
+        description="The org's payments notification URL: https://<site>/<path>/services/data/"
+        "vNN.N/commerce/payments/notify?provider=<PaymentGatewayProvider Id>. Unset: actions "
+        "the adapter requested are not notified (their notifications wait, queued).",
+    )
+    notification_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="HMAC secrets notifications are signed with (one signature each, for "
+        "rotation); the org holds one in Paybridge_Gateway_Setting__mdt.",
+    )
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    _split_secrets = field_validator("notification_secrets", mode="before")(_split_csv)
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.notification_url)
 
 
 class SalesforceSettings(BaseModel):
@@ -93,6 +121,8 @@ class SalesforceSettings(BaseModel):
         "Collections inside Composite requests (up to 1,000 records per API call) rather "
         "than one Composite request per payment.",
     )
+
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     _split_levels = field_validator("log_levels", mode="before")(_split_csv)
 
@@ -251,6 +281,15 @@ class Settings(BaseSettings):
             problems.append("PAYBRIDGE_JWT__ISSUER and __AUDIENCE must be set with a certificate")
         if self.is_sqlite:
             problems.append("PAYBRIDGE_DATABASE_URL must be PostgreSQL in production")
+        gateway = self.salesforce.gateway
+        if gateway.is_configured and (
+            not gateway.notification_secrets
+            or any(len(key.get_secret_value()) < 32 for key in gateway.notification_secrets)
+        ):
+            problems.append(
+                "PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_SECRETS must hold secrets of at "
+                "least 32 characters when a notification URL is set"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

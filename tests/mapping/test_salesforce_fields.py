@@ -72,27 +72,30 @@ def test_the_action_reaches_its_payment_through_the_payment_external_id() -> Non
     assert payment.via_external_id == "CKO_Payment_Id__c"
 
 
-def test_defaults_name_the_commerce_objects_and_their_external_ids() -> None:
+def test_the_commerce_defaults_leave_the_payments_platforms_objects_alone() -> None:
+    """Commerce Payments owns PaymentAuthorization, Payment, Refund and PaymentGatewayLog."""
     commerce = load_salesforce_mapping().profiles["commerce"]
 
     keys = {name: (r.sobject, r.key_field) for name, r in commerce.records.items()}
     assert keys == {
-        "authorization": ("PaymentAuthorization", "CKO_Payment_Id__c"),
-        "payment": ("Payment", "CKO_Action_Id__c"),
-        "refund": ("Refund", "CKO_Action_Id__c"),
-        "log": ("PaymentGatewayLog", "CKO_Log_Id__c"),
+        "log": ("CKO_Integration_Log__c", "CKO_Log_Id__c"),
         "order": ("Order", None),
         "dispute_case": ("Case", "CKO_Dispute_Id__c"),
     }
-    assert commerce.records["authorization"].constants == {"ProcessingMode": "External"}
-    assert set(commerce.status_maps["action"].values()) <= {
-        "Draft",
-        "Pending",
-        "Processed",
-        "Canceled",
-        "Failed",
-    }
-    assert set(commerce.status_maps["authorization"]) == set(PaymentStatus)
+    assert "payment" not in commerce.records["log"].fields
+    assert set(commerce.status_maps["payment"]) == set(PaymentStatus)
+
+
+def test_a_commerce_override_of_the_old_platform_records_is_refused(tmp_path: Path) -> None:
+    """Orgs that renamed fields of the old records learn at start-up, not at the first write."""
+    override = tmp_path / "mapping.yaml"
+    override.write_text(
+        "profiles: {commerce: {records: {refund: {sobject: Refund, key_kind: external_id, "
+        "key_field: CKO_Action_Id__c, fields: {amount: {name: Amount, type: currency}}}}}}"
+    )
+
+    with pytest.raises(SalesforceMappingError, match="record 'refund': unknown record"):
+        load_salesforce_mapping(override)
 
 
 def test_a_partial_override_renames_one_field_and_keeps_the_rest(tmp_path: Path) -> None:
@@ -118,7 +121,7 @@ def test_a_partial_override_renames_one_field_and_keeps_the_rest(tmp_path: Path)
     assert payment.fields["amount"].name == "Amount__c"
     assert mapping.profiles["custom"].status_maps["payment"]["Captured"] == "Paid"
     assert mapping.profiles["custom"].status_maps["payment"]["Voided"] == "Voided"
-    assert mapping.profiles["commerce"].records["payment"].sobject == "Payment"
+    assert mapping.profiles["commerce"].records["order"].sobject == "Order"
 
 
 def test_an_empty_override_file_means_the_defaults(tmp_path: Path) -> None:
@@ -140,9 +143,8 @@ def test_an_empty_override_file_means_the_defaults(tmp_path: Path) -> None:
             ["profile 'custom'", "record 'action'", "field 'payment'", "references"],
         ),
         (
-            "profiles: {commerce: {records: {refund: {fields: "
-            "{amout: {name: X__c, type: text}}}}}}",
-            ["profile 'commerce'", "record 'refund'", "field 'amout'", "unknown field"],
+            "profiles: {commerce: {records: {order: {fields: {amout: {name: X__c, type: text}}}}}}",
+            ["profile 'commerce'", "record 'order'", "field 'amout'", "unknown field"],
         ),
         (
             "profiles: {custom: {records: {payment: {fields: {status: {name: 'Status c'}}}}}}",

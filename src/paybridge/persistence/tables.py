@@ -235,3 +235,17 @@ payment_links = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_payment_links_due", "status", "expires_at"),
 )
+
+# Actions requested by the Salesforce payment gateway adapter (`Paybridge-Origin` header):
+# once Checkout.com settles one, the org gets a signed gateway notification, exactly once.
+gateway_requests = Table(
+    "gateway_requests",
+    metadata,
+    Column("idempotency_key_id", String(36), primary_key=True, comment="the request's key record"),
+    Column("checkout_payment_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False, comment="capture|refund|void"),
+    Column("checkout_action_id", String(64), nullable=True, comment="set when notified"),
+    Column("notified_at", UTCDateTime, nullable=True),
+    Column("notified_status", Integer, nullable=True, comment="the org's HTTP answer"),
+    Column("created_at", UTCDateTime, nullable=False),
+)

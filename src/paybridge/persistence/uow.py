@@ -16,6 +16,7 @@ from paybridge.persistence.doorbell import Doorbell
 from paybridge.persistence.repositories.backlog import BacklogRepository
 from paybridge.persistence.repositories.disputes import DisputeRepository
 from paybridge.persistence.repositories.events import InboundEventRepository
+from paybridge.persistence.repositories.gateway_requests import GatewayRequestRepository
 from paybridge.persistence.repositories.idempotency import IdempotencyRepository
 from paybridge.persistence.repositories.logs import IntegrationLogRepository
 from paybridge.persistence.repositories.outbox import OutboxRepository
@@ -34,6 +35,7 @@ class UnitOfWork:
     disputes: DisputeRepository
     payment_links: PaymentLinkRepository
     backlog: BacklogRepository
+    gateway_requests: GatewayRequestRepository
 
     def __init__(
         self, engine: AsyncEngine, doorbell: Doorbell | None = None, redact: Redact = redact_text
@@ -58,6 +60,7 @@ class UnitOfWork:
         self.disputes = DisputeRepository(conn)
         self.payment_links = PaymentLinkRepository(conn)
         self.backlog = BacklogRepository(conn)
+        self.gateway_requests = GatewayRequestRepository(conn)
         return self
 
     async def commit(self) -> None:

@@ -5,7 +5,8 @@ with `approved: false`), 202 + `_links.redirect` when 3DS is asked for or the so
 APM, 202 + `action_id` for captures, voids and refunds, 2xx replays for a repeated
 `Cko-Idempotency-Key`, 401 without a Bearer key. Test values (declining amounts, the 3DS
 token) are in `checkout_cards`. With a connected `webhooks` sender, every outcome is also
-announced by a signed webhook, as Checkout.com does; disputes are in `checkout_disputes`.
+announced by a signed webhook, as Checkout.com does; disputes are in `checkout_disputes`,
+webhook workflows in `checkout_workflows`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from paybridge.sandbox.checkout_cards import (
 from paybridge.sandbox.checkout_disputes import DisputeDesk
 from paybridge.sandbox.checkout_links import LinkDesk, SimLink
 from paybridge.sandbox.checkout_webhooks import now_text, payment_event
+from paybridge.sandbox.checkout_workflows import WorkflowDesk
 from paybridge.sandbox.ids import cko_id
 
 
@@ -58,7 +60,7 @@ class SimPayment:
 
 
 @dataclass
-class CheckoutSimulator(LinkDesk, DisputeDesk):
+class CheckoutSimulator(LinkDesk, DisputeDesk, WorkflowDesk):
     """Knobs: `fail_next` answers N requests with `fail_status`; `requests` records bodies
     and headers; `accepted_keys` adds secret keys (other entities' accounts) to `secret_key`;
     `latency_s` delays every answer (a slow Checkout.com, for benchmarks); `redirect_base`
@@ -93,6 +95,7 @@ class CheckoutSimulator(LinkDesk, DisputeDesk):
                 Route("/files", self._upload_file, methods=["POST"]),
                 Route("/payment-links", self._create_link, methods=["POST"]),
                 Route("/payment-links/{lid}", self._get_link, methods=["GET"]),
+                *self.workflow_routes(),
             ]
         )
 

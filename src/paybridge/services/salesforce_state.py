@@ -8,7 +8,6 @@ from sqlalchemy import RowMapping
 
 from paybridge.domain.facts import is_placeholder_action_key
 from paybridge.domain.order_payments import OrderPayment, OrderTotals, order_totals
-from paybridge.domain.status import ActionType
 from paybridge.mapping.markets_file import metadata_text
 from paybridge.mapping.salesforce_fields import ProfileMapping
 from paybridge.mapping.salesforce_records import (
@@ -26,9 +25,8 @@ from paybridge.mapping.salesforce_records import (
 # Record kinds in dependency order: a parent's type is always written before its children's.
 WRITE_ORDER = {
     "custom": ("payment", "action", "payment_link", "dispute_case", "order", "log"),
-    "commerce": ("authorization", "payment", "refund", "dispute_case", "order", "log"),
+    "commerce": ("dispute_case", "order", "log"),
 }
-_AUTHORIZING = frozenset({ActionType.AUTHORIZATION.value, ActionType.CARD_VERIFICATION.value})
 
 
 def type_order(profile: ProfileMapping) -> list[str]:
@@ -77,17 +75,14 @@ def reporting_fields(metadata: object) -> dict[str, str]:
     }
 
 
-def mirrored_actions(profile: ProfileMapping, rows: Sequence[RowMapping]) -> list[ActionSnapshot]:
+def mirrored_actions(rows: Sequence[RowMapping]) -> list[ActionSnapshot]:
     """The actions to mirror. Placeholder keys (`requested:…` holds, `pay_…:authorization`)
     are left out: their record would be keyed by an id that is about to change, and the real
-    `act_…` record would then be a duplicate. The commerce profile keeps a placeholder
-    authorization: it is never written as a record of its own (the PaymentAuthorization is
-    keyed by the payment id), but it tells a capture from a sale."""
+    `act_…` record would then be a duplicate."""
     kept: list[ActionSnapshot] = []
     for row in rows:
         key = row["checkout_action_id"]
-        keep_for_shape = profile.kind == "commerce" and row["type"] in _AUTHORIZING
-        if is_placeholder_action_key(key) and not keep_for_shape:
+        if is_placeholder_action_key(key):
             continue
         kept.append(
             ActionSnapshot(
@@ -161,7 +156,7 @@ def records_of(
     records = payment_records(
         profile,
         snapshot,
-        mirrored_actions(profile, actions),
+        mirrored_actions(actions),
         order=totals_of_order(payment, order_payments),
     )
     for row in links:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import RowMapping
 
@@ -125,7 +126,20 @@ async def read_of(
         actions = await uow.payments.list_actions(payment["id"])
     if disputes is None:
         disputes = await uow.disputes.list_for_payment(payment["id"])
-    return build_payment_read(payment, list(actions), list(disputes))
+    return build_payment_read(payment, in_timeline_order(actions), list(disputes))
+
+
+def in_timeline_order(actions: Sequence[RowMapping]) -> list[RowMapping]:
+    """Actions as they happened, not as their webhooks arrived: the opening authorization
+    first, then by Checkout.com's processing time (else request time, else recording time).
+    Out-of-order delivery records a capture before its authorization."""
+    opening = {ActionType.AUTHORIZATION, ActionType.CARD_VERIFICATION}
+
+    def key(action: RowMapping) -> tuple[bool, datetime, datetime]:
+        happened = action["processed_at"] or action["requested_at"] or action["created_at"]
+        return (action["type"] not in opening, happened, action["created_at"])
+
+    return sorted(actions, key=key)
 
 
 def order_read(rows: Sequence[RowMapping]) -> OrderPaymentsRead | None:

@@ -1,9 +1,9 @@
 """`CheckoutClient`: the typed async Checkout.com API calls paybridge makes, with safe retries.
 
-A call is retried only when repeating it cannot charge twice: a GET, or a request carrying a
-`Cko-Idempotency-Key` (the same key on every attempt). Only transient failures are retried
-(no answer, 408, 429, 5xx), within the injected `RetryPolicy`. Every attempt is logged and
-reported to the optional `on_call` hook, without bodies or secrets.
+A call is retried only when repeating it cannot charge twice: a GET, PUT or PATCH, or a
+request carrying a `Cko-Idempotency-Key` (the same key on every attempt). Only transient
+failures are retried (no answer, 408, 429, 5xx), within the injected `RetryPolicy`. Every
+attempt is logged and reported to the optional `on_call` hook, without bodies or secrets.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ log = structlog.get_logger(__name__)
 
 IDEMPOTENCY_HEADER = "Cko-Idempotency-Key"
 DISPUTE_EVIDENCE_PURPOSE = "dispute_evidence"
+_IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "PATCH"})
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -316,8 +317,9 @@ class CheckoutClient:
         }
         if idempotency_key is not None:
             headers[IDEMPOTENCY_HEADER] = idempotency_key
-        # Repeating anything else could create a second payment, action or file.
-        repeatable = method == "GET" or idempotency_key is not None
+        # GET, PUT and PATCH state the result, so repeating them is harmless; repeating a
+        # POST without a key could create a second payment, action, file or workflow.
+        repeatable = method in _IDEMPOTENT_METHODS or idempotency_key is not None
 
         def should_retry(error: BaseException) -> bool:
             return repeatable and isinstance(error, CheckoutError) and error.is_transient
