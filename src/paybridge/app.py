@@ -38,6 +38,7 @@ from paybridge.mapping.salesforce_fields import ProfileMapping, load_salesforce_
 from paybridge.metrics import Metrics
 from paybridge.persistence.doorbell import Doorbell
 from paybridge.persistence.engine import create_engine
+from paybridge.persistence.inbox import InboxWriter
 from paybridge.persistence.uow import UnitOfWorkFactory, unit_of_work_factory
 from paybridge.schemas.actions import CaptureCreate, RefundCreate, VoidCreate
 from paybridge.schemas.disputes import EvidenceUpdate
@@ -117,6 +118,7 @@ def build_container(
     )
     webhook_service = WebhookService(
         uow=uow,
+        inbox=InboxWriter(engine, uow, doorbell),
         clock=clock,
         metrics=metrics,
         secrets=WebhookSecrets(
@@ -414,14 +416,14 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     install_error_handlers(app)
     install_openapi(app, BODY_MODELS)
     app.add_middleware(RequestContextMiddleware, metrics=built.metrics)
+    # The busiest route is registered once, first and at the top level: matched before any
+    # other is tried, without an included router's per-request matching.
+    app.router.routes.insert(0, webhooks.ROUTE)
     app.include_router(health.router)
     app.include_router(payments.router)
     app.include_router(payment_links.router)
     app.include_router(actions.router)
     app.include_router(disputes.router)
-    app.include_router(webhooks.router)
-    # Matched first: the webhook route without FastAPI's per-request routing machinery.
-    app.router.routes.insert(0, webhooks.FAST_ROUTE)
     return app
 
 

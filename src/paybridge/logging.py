@@ -52,13 +52,6 @@ _TEXT_KEYS = frozenset({"exception", "error", "stack"})
 
 def redact_value(value: Any) -> Any:
     """Mask secrets, e-mail addresses and card numbers inside any nested value."""
-    if isinstance(value, Mapping):
-        return {
-            k: REDACTED if str(k).lower() in SENSITIVE_KEYS else redact_value(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact_value(item) for item in value]
     if isinstance(value, str):
         # Cheap pre-checks first: this runs on every value of every log line.
         digits = len(value) >= 13 and sum(map(str.isdigit, value)) >= 13
@@ -69,6 +62,15 @@ def redact_value(value: Any) -> Any:
         if "@" in value:
             value = EMAIL.sub(REDACTED, value)
         return value
+    if isinstance(value, int | float | None):  # most other values; no ABC check for them
+        return value
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if str(k).lower() in SENSITIVE_KEYS else redact_value(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
     return value
 
 

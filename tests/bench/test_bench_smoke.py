@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 
 import asyncpg
@@ -11,6 +12,7 @@ from bench.baseline_app import Message, create_app
 from bench.harness import SIGNING_KEY, bench_database, database_dsn
 from bench.traffic import webhooks
 
+from bench import payments_cpu
 from paybridge.adapters.checkout.signatures import verify_signature
 
 pytestmark = pytest.mark.postgres
@@ -63,3 +65,11 @@ async def test_baseline_verifies_the_signature_and_stores_each_event_once() -> N
             assert await conn.fetchval("SELECT count(*) FROM baseline_inbox") == 1
         finally:
             await conn.close()
+
+
+async def test_payments_cpu_counts_one_payments_work() -> None:
+    """The in-process bench runs end to end and counts what a payment did (no timings)."""
+    report = await payments_cpu.main(argparse.Namespace(payments=2, warmup=1))
+    assert report["payments"] == 2
+    assert report["transactions_per_payment"] == 2.0  # claim, then record (DESIGN §1)
+    assert report["statements_per_payment"] > 0

@@ -127,6 +127,6 @@ async def test_an_update_naming_something_that_is_not_a_column_is_refused(
     async with uow() as tx:
         await seed(tx)
         with pytest.raises(ValueError, match=r"not columns of payments: \['statuz'\]"):
-            await tx.payments.bump_version("p1", {"statuz": "Captured"})
+            await tx.payments.bump("p1", {"statuz": "Captured"})
         with pytest.raises(ValueError, match="not columns of payment_actions"):
             await tx.payments.update_action("p1-a1", {"amount": 5})

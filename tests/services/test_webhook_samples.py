@@ -365,7 +365,7 @@ async def test_payout_stored_before_paybridge_told_payouts_apart_is_not_applied(
     body = sample(PAYOUT)
     now = container.clock()
     row_id = new_id()
-    async with container.uow().single_statement() as uow:  # as an earlier intake stored it
+    async with container.uow() as uow:  # as an earlier intake stored it
         await uow.events.insert_with_task(
             {
                 "id": row_id,

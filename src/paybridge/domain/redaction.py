@@ -13,6 +13,8 @@ SECRET_SHAPES = re.compile(r"\b(sk|pk)_(sbox_|test_)?[A-Za-z0-9-]{8,}\b")
 EMAIL = re.compile(r"[^\s@\"']+@[^\s@\"']+\.[A-Za-z]{2,}")
 # A run of digit groups, with its leading "+" if any (that makes it a phone number).
 _DIGIT_RUN = re.compile(r"\+?(?<!\d)\d+(?:[ -]\d+)*")
+# Some run of 13 or more digits and separators: only then is any run worth a look.
+_LONG_RUN = re.compile(r"\d[\d -]{11,}\d")
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
@@ -25,14 +27,15 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
         text = SECRET_SHAPES.sub(REDACTED, text)
     if "@" in text:
         text = EMAIL.sub(REDACTED, text)
-    if sum(map(str.isdigit, text)) >= 13:
+    if sum(map(str.isdigit, text)) >= 13 and _LONG_RUN.search(text):
         text = _DIGIT_RUN.sub(_mask_card, text)
     return text
 
 
 def _mask_card(match: re.Match[str]) -> str:
     run = match.group()
-    return REDACTED if looks_like_card_number(run) else run
+    # Most runs are short (the groups of a UUID, a date): no card fits in under 13 characters.
+    return REDACTED if len(run) >= 13 and looks_like_card_number(run) else run
 
 
 Redact = Callable[[str], str]

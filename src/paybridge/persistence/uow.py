@@ -49,22 +49,11 @@ class UnitOfWork:
         self._redact = redact  # for error text the repositories store
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
-        self._autocommit = False
         self._due_kinds: set[str] = set()  # tasks stored due now, announced on commit
-
-    def single_statement(self) -> Self:
-        """For a use case that writes with ONE statement (atomic by itself): on PostgreSQL it
-        then runs without BEGIN/COMMIT, two round trips fewer on a hot path. SQLite, whose
-        repositories may need two statements for the same job, stays transactional."""
-        self._autocommit = self._engine.dialect.name == "postgresql"
-        return self
 
     async def __aenter__(self) -> Self:
         self._conn = await self._engine.connect()
-        if self._autocommit:
-            self._conn = await self._conn.execution_options(isolation_level="AUTOCOMMIT")
-        else:
-            self._tx = await self._conn.begin()
+        self._tx = await self._conn.begin()
         conn = self._conn
         redact = self._redact
         self.payments = PaymentRepository(conn, redact=redact)

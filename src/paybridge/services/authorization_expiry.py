@@ -112,7 +112,7 @@ class AuthorizationExpiryService:
             rows = await uow.authorizations.without_expiry(limit=self._config.batch)
             for row in rows:
                 values = {"authorization_expires_at": self.expires_at(row), "updated_at": now}
-                await uow.payments.bump_version(row["id"], values)
+                await uow.payments.bump(row["id"], values)
                 await enqueue_sync(uow, row["id"], now=now)
             await uow.commit()
         return len(rows)

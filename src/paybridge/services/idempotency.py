@@ -20,6 +20,7 @@ from paybridge.domain.clock import Clock
 from paybridge.domain.ids import checkout_idempotency_key, new_id
 from paybridge.domain.money import MoneyError, parse_decimal
 from paybridge.errors import Conflict, ValidationFailed
+from paybridge.persistence.repositories.outbox import outbox_row
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 
 # Checkout.com replays a 2xx for the same Cko-Idempotency-Key for 24 h; a request finished
@@ -132,25 +133,29 @@ class IdempotencyService:
         worker still completes it from `payload` (or finds the stored answer and stops).
         A resumed claim carries the payload stored by the first attempt."""
         now = self._clock()
+        record_id = record_id or new_id()
+        record = {
+            "id": record_id,
+            "key": key,
+            "operation": operation,
+            "fingerprint": request_fingerprint,
+            "request_payload": payload,
+            "recovery_point": "started",
+            "locked_at": now,
+            "response_status": None,
+            "response_body": None,
+            "payment_id": None,
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": now + self._retention,
+        }
         async with self._uow() as uow:
-            record_id = record_id or new_id()
-            claimed = await uow.idempotency.insert_if_absent(
-                {
-                    "id": record_id,
-                    "key": key,
-                    "operation": operation,
-                    "fingerprint": request_fingerprint,
-                    "request_payload": payload,
-                    "recovery_point": "started",
-                    "locked_at": now,
-                    "created_at": now,
-                    "updated_at": now,
-                    "expires_at": now + self._retention,
-                }
-            )
+            if recovery_task is None:
+                claimed = await uow.idempotency.insert_if_absent(record)
+            else:
+                recovery = self.recovery_task_row(recovery_task, record_id, now=now)
+                claimed = await uow.idempotency.insert_with_task(record, recovery)
             if claimed:
-                if recovery_task is not None:
-                    await self.schedule_recovery(uow, recovery_task, record_id, now=now)
                 await uow.commit()
                 return Claim(record_id, operation, resumed=False, payload=payload)
             row = await uow.idempotency.get_by_key(key)
@@ -180,13 +185,22 @@ class IdempotencyService:
         self, uow: UnitOfWork, task: str, record_id: str, *, now: datetime
     ) -> None:
         """Queue `task` for after the lock lapses: the caller's own retry comes first."""
+        row = self.recovery_task_row(task, record_id, now=now)
         await uow.outbox.enqueue(
             task,
-            {"idempotency_record_id": record_id},
+            row["payload"],
             now=now,
-            dedupe_key=f"recover:{record_id}",
-            run_at=now + self._lock_timeout + timedelta(seconds=5),
+            dedupe_key=row["dedupe_key"],
+            run_at=row["next_attempt_at"],
         )
+
+    def recovery_task_row(self, task: str, record_id: str, *, now: datetime) -> dict[str, Any]:
+        """The outbox row of `task` for `record_id`, due once the lock has lapsed."""
+        row = outbox_row(
+            task, {"idempotency_record_id": record_id}, now=now, dedupe_key=f"recover:{record_id}"
+        )
+        row["next_attempt_at"] = now + self._lock_timeout + timedelta(seconds=5)
+        return row
 
     async def resume(self, record_id: str) -> Claim | StoredResponse | None:
         """For the worker: own an unfinished record whose holder is gone. None while someone

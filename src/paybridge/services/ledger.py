@@ -7,7 +7,7 @@ converges on the same fold and the same Salesforce sync task.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -176,6 +176,16 @@ def _with_row(actions: Sequence[RowMapping], row: RowMapping) -> list[RowMapping
     return sorted([*kept, row], key=lambda action: (action["created_at"], action["id"]))
 
 
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What `apply_facts_to` left: the derived state, the payment row as it now stands and
+    its ledger — so a caller answering with the payment need not read them back."""
+
+    state: PaymentState
+    payment: RowMapping
+    actions: Sequence[RowMapping]
+
+
 async def apply_facts(
     uow: UnitOfWork,
     payment: RowMapping,
@@ -188,9 +198,26 @@ async def apply_facts(
     """Merge `facts` (and Checkout.com's `balances`, when the news carries them), re-fold,
     and when anything changed bump the version and enqueue the Salesforce sync. `payment`
     must have been read `for_update` in this transaction."""
+    applied = await apply_facts_to(uow, payment, facts, now=now, extra=extra, balances=balances)
+    return applied.state
+
+
+async def apply_facts_to(
+    uow: UnitOfWork,
+    payment: RowMapping,
+    facts: Sequence[ActionFact],
+    *,
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+    balances: Balances | None = None,
+    actions: Sequence[RowMapping] | None = None,
+) -> Applied:
+    """`apply_facts`, answering with the row and ledger too. `actions`: the payment's ledger
+    when the caller knows it without asking (a row it has just inserted has none)."""
     values = dict(extra or {})
     changed = bool(values)
-    actions: Sequence[RowMapping] = await uow.payments.list_actions(payment["id"])
+    if actions is None:
+        actions = await uow.payments.list_actions(payment["id"])
     for fact in facts:
         row = await _merge_fact(uow, payment, fact, actions, now)
         if row is not None:
@@ -219,7 +246,7 @@ async def apply_facts(
         )
         state = replace(state, status=stored)
     if changed or values or state.status.value != payment["status"]:
-        await uow.payments.bump_version(
+        payment = await uow.payments.bump(
             payment["id"],
             {
                 "status": state.status.value,
@@ -240,7 +267,7 @@ async def apply_facts(
             run_at=next_check(now, since),
             now=now,
         )
-    return state
+    return Applied(state, payment, actions)
 
 
 def awaiting_since_of(payment: RowMapping, actions: Sequence[RowMapping]) -> datetime | None:

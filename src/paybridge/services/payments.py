@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from pydantic import SecretStr
@@ -43,7 +43,7 @@ from paybridge.services.idempotency import (
     StoredResponse,
     fingerprint,
 )
-from paybridge.services.ledger import apply_facts
+from paybridge.services.ledger import apply_facts_to
 from paybridge.services.ports import CheckoutPayments
 from paybridge.services.tasks import BatchHandler, Outcome, Task, one_by_one
 from paybridge.services.views import load_payment_read, order_read, read_of
@@ -52,6 +52,21 @@ _log = structlog.get_logger(__name__)
 
 CREATE_OPERATION = "payments.create"
 RECOVER_TASK = "payments.recover_create"
+
+
+class _Prepared(NamedTuple):
+    """The order context and Checkout.com request of one create."""
+
+    ctx: OrderContext
+    wire: PaymentRequest
+
+    @classmethod
+    def of(cls, payload: Mapping[str, Any]) -> _Prepared:
+        """Rebuilt from the claim's stored payload (a resumed create)."""
+        context = dict(payload["context"])
+        billing = context.pop("billing")
+        ctx = OrderContext(**context, billing=BillingAddress(**billing) if billing else None)
+        return cls(ctx, PaymentRequest.model_validate(payload["wire"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,24 +146,23 @@ class PaymentService:
         )
         if isinstance(claim, StoredResponse):
             return claim
-        result = await self._complete(claim, correlation_id=correlation_id)
+        # A fresh claim sends what was just built; a resumed one, what its first attempt stored.
+        prepared = _Prepared(ctx, wire) if not claim.resumed else None
+        result = await self._complete(claim, correlation_id=correlation_id, prepared=prepared)
         if isinstance(result, CheckoutError):
             raise result
         return result
 
     async def _complete(
-        self, claim: Claim, *, correlation_id: str | None
+        self, claim: Claim, *, correlation_id: str | None, prepared: _Prepared | None = None
     ) -> StoredResponse | CheckoutError:
         """Call Checkout.com with the request the claim stored — the first attempt's, when a
         retry or the worker resumes it — and record the outcome (`CheckoutFlow`'s rules)."""
         payload = claim.payload
         assert payload is not None
-        context = dict(payload["context"])
-        billing = context.pop("billing")
-        ctx = OrderContext(**context, billing=BillingAddress(**billing) if billing else None)
+        ctx, wire = prepared or _Prepared.of(payload)
         market = self._markets.get(payload["market"])
         secret_key = market_secret_key(self._market_secret_keys, market.key if market else None)
-        wire = PaymentRequest.model_validate(payload["wire"])
 
         async def succeeded(uow: UnitOfWork, response: PaymentResponse, calls: Calls) -> Recorded:
             return await self._record_success(
@@ -233,11 +247,15 @@ class PaymentService:
         if payment is None:
             payment = await uow.payments.get_by_checkout_id(response.id, for_update=True)
         assert payment is not None
-        await apply_facts(
+        # A row this transaction has just inserted has no actions or disputes yet: nothing
+        # else can reference it before the commit.
+        known_empty: list[Any] | None = [] if created is not None else None
+        applied = await apply_facts_to(
             uow,
             payment,
             facts,
             now=now,
+            actions=known_empty,
             extra={
                 "requested_minor": amount_minor,
                 "order_id": payment["order_id"] or ctx.order_id,
@@ -269,9 +287,7 @@ class PaymentService:
                 summary={"status": response.status, "approved": response.approved},
             )
         )
-        fresh = await uow.payments.get(payment["id"])
-        assert fresh is not None
-        view = await read_of(uow, fresh)
+        view = await read_of(uow, applied.payment, actions=applied.actions, disputes=known_empty)
         stored = StoredResponse(
             202 if response.status == "Pending" else 201, view.model_dump(mode="json")
         )

@@ -125,7 +125,7 @@ async def apply_settlements(
         await uow.settlements.replace(settlement.checkout_action_id, row)
         changed += 1
     if changed:
-        await uow.payments.bump_version(payment["id"], {"updated_at": now})
+        await uow.payments.bump(payment["id"], {"updated_at": now})
         await enqueue_sync(uow, payment["id"], now=now)
     return changed
 

@@ -124,14 +124,23 @@ async def load_payment_read(uow: UnitOfWork, checkout_payment_id: str) -> Paymen
     return await read_of(uow, payment)
 
 
-async def read_of(uow: UnitOfWork, payment: RowMapping) -> PaymentRead:
-    actions = in_timeline_order(await uow.payments.list_actions(payment["id"]))
-    disputes = list(await uow.disputes.list_for_payment(payment["id"]))
+async def read_of(
+    uow: UnitOfWork,
+    payment: RowMapping,
+    *,
+    actions: Sequence[RowMapping] | None = None,
+    disputes: Sequence[RowMapping] | None = None,
+) -> PaymentRead:
+    """The payment's view; `actions` and `disputes` are read unless the caller knows them."""
+    if actions is None:
+        actions = await uow.payments.list_actions(payment["id"])
+    if disputes is None:
+        disputes = await uow.disputes.list_for_payment(payment["id"])
     settlements: list[RowMapping] = []
     if payment["captured_minor"] or payment["refunded_minor"]:  # else none can exist
         found = await uow.settlements.of_payments([payment["id"]])
         settlements = found.get(payment["id"], [])
-    return build_payment_read(payment, actions, disputes, settlements)
+    return build_payment_read(payment, in_timeline_order(actions), list(disputes), settlements)
 
 
 def action_settlement_read(settlement: Settlement | None) -> ActionSettlementRead | None:

@@ -31,6 +31,7 @@ from paybridge.mapping.checkout_events import (
 )
 from paybridge.mapping.payment_seeds import seed_row
 from paybridge.metrics import Metrics
+from paybridge.persistence.inbox import InboxWriter
 from paybridge.persistence.repositories.outbox import outbox_row
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.services.audit import webhook_log_row
@@ -84,6 +85,7 @@ class WebhookService:
         self,
         *,
         uow: UnitOfWorkFactory,
+        inbox: InboxWriter,
         clock: Clock,
         metrics: Metrics,
         secrets: WebhookSecrets,
@@ -93,6 +95,7 @@ class WebhookService:
         concurrency: int = 8,
     ) -> None:
         self._uow = uow
+        self._inbox = inbox
         self._clock = clock
         self._metrics = metrics
         self._secrets = secrets
@@ -156,13 +159,13 @@ class WebhookService:
             "received_at": now,
             "handled_at": now if status == "ignored" else None,
         }
-        async with self._uow().single_statement() as uow:
-            if status == "received":
-                task = outbox_row(PROCESS_TASK, {"event_row_id": row_id}, now=now)
-                inserted = await uow.events.insert_with_task(values, task)
-            else:
+        if status == "received":
+            task = outbox_row(PROCESS_TASK, {"event_row_id": row_id}, now=now)
+            inserted = await self._inbox.store_with_task(values, task)
+        else:
+            async with self._uow() as uow:
                 inserted = await uow.events.insert_if_absent(values)
-            await uow.commit()
+                await uow.commit()
         outcome = status if inserted else "duplicate"
         self._metrics.webhooks.labels(outcome, event_type or "unreadable").inc()
         log = _log.warning if status == "quarantined" else _log.debug

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    RowMapping,
-    bindparam,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import RowMapping, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.domain.redaction import Redact, redact_text
-from paybridge.persistence.dialect import PerDialect, is_postgres
-from paybridge.persistence.tables import inbound_events, outbox
+from paybridge.persistence.dialect import PerDialect
+from paybridge.persistence.row_with_task import RowWithTask
+from paybridge.persistence.tables import inbound_events
 
-# The statements each event runs later are built once too (a reused statement keeps its cache
-# key); `mark` takes its SET columns from the parameters it runs with.
+# The statements of every event are built once (a reused statement keeps its cache key); each
+# UPDATE names the columns it sets.
 _INSERT = PerDialect(
     lambda dialect_insert: (
         dialect_insert(inbound_events)
@@ -30,56 +23,21 @@ _INSERT = PerDialect(
         .returning(inbound_events.c.id)
     )
 )
-_INSERT_TASK = insert(outbox)
 _GET = select(inbound_events).where(inbound_events.c.id == bindparam("row_id"))
 _MARK = (
     update(inbound_events)
     .where(inbound_events.c.id == bindparam("b_id"))
-    .values(attempts=inbound_events.c.attempts + 1)
-)
-
-
-# Webhook intake, the hottest path: inbox row and task in ONE statement, sent straight to
-# asyncpg (a prepared statement per connection) — SQLAlchemy's execution layer cost a
-# quarter of the intake's CPU. The task is inserted only from the inbox row actually stored.
-_EVENT_COLUMNS = (
-    "id",
-    "source",
-    "event_id",
-    "type",
-    "subject_id",
-    "raw_body",
-    "signature_verified",
-    "status",
-    "error",
-    "occurred_at",
-    "received_at",
-    "handled_at",
-)
-_TASK_COLUMNS = (
-    "kind",
-    "dedupe_key",
-    "payload",
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "created_at",
-    "updated_at",
-)
-_STORE_WITH_TASK = """
-    WITH stored AS (
-        INSERT INTO inbound_events (id, source, event_id, type, subject_id, raw_body,
-            signature_verified, status, error, occurred_at, received_at, handled_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-        ON CONFLICT (source, event_id) DO NOTHING
-        RETURNING id
+    .values(
+        status=bindparam("b_status"),
+        error=bindparam("b_error"),
+        attempts=inbound_events.c.attempts + 1,
     )
-    INSERT INTO outbox (kind, dedupe_key, payload, status, attempts, next_attempt_at,
-        created_at, updated_at)
-    SELECT $13, $14, $15::json, $16, $17, $18, $19, $20
-    FROM stored
-    RETURNING outbox.id
-"""
+)
+_MARK_DONE = _MARK.values(handled_at=bindparam("b_at"))
+
+
+# Webhook intake, the hottest path: inbox row and task in one statement on PostgreSQL.
+STORE_WITH_TASK = RowWithTask(inbound_events, conflict=["source", "event_id"])
 
 
 class InboundEventRepository:
@@ -99,29 +57,10 @@ class InboundEventRepository:
         return (await self._conn.execute(_INSERT.of(self._conn), values)).first() is not None
 
     async def insert_with_task(self, values: dict[str, Any], task: dict[str, Any]) -> bool:
-        """Store a delivery and its outbox task atomically; False for a duplicate.
+        """Store a delivery and its outbox task atomically; False (no task) for a duplicate.
 
-        On PostgreSQL one statement does both (the task is inserted only from the inbox row
-        that was actually inserted), so webhook intake costs a single round trip."""
-        if not is_postgres(self._conn):
-            inserted = await self.insert_if_absent(values)
-            if inserted:
-                await self._conn.execute(_INSERT_TASK, task)
-        else:
-            # Sent past SQLAlchemy, so only safe outside a transaction it would begin (and
-            # could roll back): the unit of work must be `single_statement()`.
-            sync = self._conn.sync_connection
-            if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-                raise RuntimeError("insert_with_task needs a single_statement() unit of work")
-            driver = (await self._conn.get_raw_connection()).driver_connection
-            assert driver is not None
-            task_values = {**task, "payload": json.dumps(task["payload"])}
-            stored = await driver.fetchval(
-                _STORE_WITH_TASK,
-                *(values[name] for name in _EVENT_COLUMNS),
-                *(task_values[name] for name in _TASK_COLUMNS),
-            )
-            inserted = stored is not None
+        `values` and `task` carry every column the inserts write (`written_columns`)."""
+        inserted = await STORE_WITH_TASK.run(self._conn, values, task)
         if inserted:
             self._note_due(str(task["kind"]))
         return inserted
@@ -174,10 +113,11 @@ class InboundEventRepository:
         self, row_id: str, *, status: str, at: datetime, error: str | None = None
     ) -> None:
         error = self._redact(error) if error is not None else None
-        values: dict[str, Any] = {"b_id": row_id, "status": status, "error": error}
+        values: dict[str, Any] = {"b_id": row_id, "b_status": status, "b_error": error}
         if status in {"handled", "ignored"}:
-            values["handled_at"] = at
-        await self._conn.execute(_MARK, values)
+            await self._conn.execute(_MARK_DONE, {**values, "b_at": at})
+        else:
+            await self._conn.execute(_MARK, values)
 
     async def reopen(self, row_id: str) -> None:
         """Make a stored event processable again (operator replay)."""

@@ -5,11 +5,37 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, select, update
+from sqlalchemy import RowMapping, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from paybridge.persistence.dialect import upsertable_insert
+from paybridge.persistence.dialect import PerDialect
+from paybridge.persistence.row_with_task import RowWithTask
 from paybridge.persistence.tables import idempotency_keys
+
+# Every API call that mutates runs these: built once (a reused statement keeps its cache key).
+_CLAIM_WITH_TASK = RowWithTask(idempotency_keys, conflict=["key"])
+_CLAIM = PerDialect(
+    lambda dialect_insert: (
+        dialect_insert(idempotency_keys)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(idempotency_keys.c.id)
+    )
+)
+_FINISH = (
+    update(idempotency_keys)
+    .where(idempotency_keys.c.id == bindparam("b_id"))
+    .values(
+        response_status=bindparam("b_status"),
+        response_body=bindparam("b_body"),
+        payment_id=bindparam("b_payment_id"),
+        # The request (e-mail, address) was kept only to resume it; the stored response and
+        # the fingerprint are all a replay needs.
+        request_payload=None,
+        recovery_point="finished",
+        locked_at=None,
+        updated_at=bindparam("b_now"),
+    )
+)
 
 
 class IdempotencyRepository:
@@ -18,12 +44,12 @@ class IdempotencyRepository:
 
     async def insert_if_absent(self, values: dict[str, Any]) -> bool:
         """Claim a new key; False when the key already exists (uniqueness lives in the DB)."""
-        stmt = (
-            upsertable_insert(self._conn, idempotency_keys)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(idempotency_keys.c.id)
-        )
-        return (await self._conn.execute(stmt, values)).first() is not None
+        return (await self._conn.execute(_CLAIM.of(self._conn), values)).first() is not None
+
+    async def insert_with_task(self, values: dict[str, Any], task: dict[str, Any]) -> bool:
+        """Claim a new key and queue `task` (its recovery) with it, in one round trip on
+        PostgreSQL; False, and no task, when the key already exists."""
+        return await _CLAIM_WITH_TASK.run(self._conn, values, task)
 
     async def get_by_key(self, key: str) -> RowMapping | None:
         stmt = select(idempotency_keys).where(idempotency_keys.c.key == key)
@@ -75,21 +101,14 @@ class IdempotencyRepository:
         payment_id: str | None,
         now: datetime,
     ) -> None:
-        await self._conn.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.id == record_id)
-            .values(
-                response_status=status,
-                response_body=body,
-                payment_id=payment_id,
-                # The request (e-mail, address) was kept only to resume it; the stored
-                # response and the fingerprint are all a replay needs.
-                request_payload=None,
-                recovery_point="finished",
-                locked_at=None,
-                updated_at=now,
-            )
-        )
+        params = {
+            "b_id": record_id,
+            "b_status": status,
+            "b_body": body,
+            "b_payment_id": payment_id,
+            "b_now": now,
+        }
+        await self._conn.execute(_FINISH, params)
 
     async def delete_expired(self, *, now: datetime) -> int:
         """Forget keys past retention, finished or not: an unfinished one holds the request

@@ -19,7 +19,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,8 +49,12 @@ def outbox_row(
         "status": PENDING,
         "attempts": 0,
         "next_attempt_at": now,
+        "locked_until": None,
+        "claimed_by": None,
+        "last_error": None,
         "created_at": now,
         "updated_at": now,
+        "done_at": None,
     }
 
 
@@ -82,6 +85,8 @@ def _due(*, of_kinds: bool) -> Select[*tuple[Any, ...]]:
 
 # The statements run for every event and task are built once: a reused statement keeps its
 # cache key, where building one per call costs CPU every time.
+# The partial unique index a deduplicated task conflicts on, as `tables.py` states it.
+_PENDING_DEDUPE_KEY = next(i for i in outbox.indexes if i.name == "uq_outbox_pending_dedupe_key")
 _ENQUEUE = insert(outbox).returning(outbox.c.id)
 # Coalescing into a pending twin must LOCK it until this transaction commits: otherwise a
 # worker could claim the twin meanwhile, read the state from before this change and finish,
@@ -92,7 +97,7 @@ _ENQUEUE_DEDUPED = PerDialect(
         dialect_insert(outbox)
         .on_conflict_do_update(
             index_elements=["dedupe_key"],
-            index_where=text("status = 'pending'"),
+            index_where=_PENDING_DEDUPE_KEY.dialect_options["postgresql"]["where"],
             set_={"updated_at": outbox.c.updated_at},
             where=false(),
         )

@@ -6,17 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, bindparam, delete, select, update
+from sqlalchemy import RowMapping, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.domain.redaction import Redact, redact_text
 from paybridge.persistence.dialect import PerDialect
 from paybridge.persistence.grouping import group_by
 from paybridge.persistence.tables import payment_actions, payments
+from paybridge.persistence.updates import RowUpdates
 
 # The statements of the per-event hot path are built once: a reused statement keeps its
-# cache key, where building one per call costs CPU on every event. An UPDATE's SET columns
-# come from the parameters it runs with (`b_*` binds are named apart from the columns).
+# cache key, where building one per call costs CPU on every event. Every UPDATE names the
+# columns it sets (`RowUpdates` builds one per set of columns, from the table).
 _INSERT = PerDialect(
     lambda dialect_insert: (
         dialect_insert(payments)
@@ -30,11 +31,13 @@ _BY_CHECKOUT_ID = select(payments).where(
     payments.c.checkout_payment_id == bindparam("checkout_payment_id")
 )
 _BY_CHECKOUT_ID_FOR_UPDATE = _BY_CHECKOUT_ID.with_for_update()
-_UPDATE = update(payments).where(payments.c.id == bindparam("b_id"))
-_BUMP_VERSION = _UPDATE.values(version=payments.c.version + 1).returning(payments.c.version)
-_MARK_SYNCED = _UPDATE.where(payments.c.synced_version <= bindparam("b_version")).values(
+_UPDATES = RowUpdates(payments)
+_BUMPS = RowUpdates(payments, always={"version": payments.c.version + 1}, returning=True)
+_BY_ID = update(payments).where(payments.c.id == bindparam("b_id"))
+_MARK_SYNCED = _BY_ID.where(payments.c.synced_version <= bindparam("b_version")).values(
     synced_version=bindparam("b_version"), last_synced_at=bindparam("b_at"), last_sync_error=None
 )
+_MARK_SYNC_FAILED = _BY_ID.values(last_sync_error=bindparam("b_error"))
 _INSERT_ACTION = PerDialect(
     lambda dialect_insert: (
         dialect_insert(payment_actions)
@@ -42,11 +45,7 @@ _INSERT_ACTION = PerDialect(
         .returning(*payment_actions.c)
     )
 )
-_UPDATE_ACTION = (
-    update(payment_actions)
-    .where(payment_actions.c.id == bindparam("b_id"))
-    .returning(*payment_actions.c)
-)
+_ACTION_UPDATES = RowUpdates(payment_actions, returning=True)
 _ACTIONS_OF = (
     select(payment_actions)
     .where(payment_actions.c.payment_id.in_(bindparam("payment_ids", expanding=True)))
@@ -97,13 +96,12 @@ class PaymentRepository:
         return (await self._conn.execute(stmt)).mappings().all()
 
     async def update(self, payment_id: str, values: dict[str, Any]) -> None:
-        await self._conn.execute(_UPDATE, {"b_id": payment_id, **_columns_of(payments, values)})
+        await self._conn.execute(*_UPDATES.of(payment_id, values))
 
-    async def bump_version(self, payment_id: str, values: dict[str, Any]) -> int:
-        """Apply `values` and increment the version Salesforce sync compares against."""
-        params = {"b_id": payment_id, **_columns_of(payments, values)}
-        result = await self._conn.execute(_BUMP_VERSION, params)
-        return int(result.scalar_one())
+    async def bump(self, payment_id: str, values: dict[str, Any]) -> RowMapping:
+        """Apply `values` and increment the version Salesforce sync compares against; the
+        row as it now is."""
+        return (await self._conn.execute(*_BUMPS.of(payment_id, values))).mappings().one()
 
     async def mark_synced(
         self, payment_id: str, *, version: int, at: datetime, error: str | None
@@ -112,7 +110,7 @@ class PaymentRepository:
         a slower worker that wrote an older version never overwrites a newer one's mark."""
         if error is not None:
             await self._conn.execute(
-                _UPDATE, {"b_id": payment_id, "last_sync_error": self._redact(error)}
+                _MARK_SYNC_FAILED, {"b_id": payment_id, "b_error": self._redact(error)}
             )
             return
         await self._conn.execute(
@@ -134,8 +132,7 @@ class PaymentRepository:
 
     async def update_action(self, action_row_id: str, values: dict[str, Any]) -> RowMapping:
         """Change an action row; returns it as it now is."""
-        params = {"b_id": action_row_id, **_columns_of(payment_actions, values)}
-        result = await self._conn.execute(_UPDATE_ACTION, params)
+        result = await self._conn.execute(*_ACTION_UPDATES.of(action_row_id, values))
         return result.mappings().one()
 
     async def delete_action(self, action_row_id: str) -> None:
@@ -150,12 +147,3 @@ class PaymentRepository:
         """The ledgers of several payments in one round trip, each in recorded order."""
         result = await self._conn.execute(_ACTIONS_OF, {"payment_ids": list(payment_ids)})
         return group_by(result, "payment_id")
-
-
-def _columns_of(table: Table, values: dict[str, Any]) -> dict[str, Any]:
-    """`values`, refused when a key is not a column: the prebuilt UPDATEs take their SET
-    columns from the parameters and would otherwise drop a misspelt one silently."""
-    unknown = values.keys() - table.c.keys()
-    if unknown:
-        raise ValueError(f"not columns of {table.name}: {sorted(unknown)}")
-    return values
