@@ -184,13 +184,16 @@ async def apply_facts(
     now: datetime,
     extra: dict[str, Any] | None = None,
     balances: Balances | None = None,
+    actions: Sequence[RowMapping] | None = None,
 ) -> PaymentState:
     """Merge `facts` (and Checkout.com's `balances`, when the news carries them), re-fold,
     and when anything changed bump the version and enqueue the Salesforce sync. `payment`
-    must have been read `for_update` in this transaction."""
+    must have been read `for_update` in this transaction. `actions`: its ledger, when the
+    caller knows it without asking (a payment created in this transaction has none)."""
     values = dict(extra or {})
     changed = bool(values)
-    actions: Sequence[RowMapping] = await uow.payments.list_actions(payment["id"])
+    if actions is None:
+        actions = await uow.payments.list_actions(payment["id"])
     for fact in facts:
         row = await _merge_fact(uow, payment, fact, actions, now)
         if row is not None:

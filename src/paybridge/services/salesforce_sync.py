@@ -314,15 +314,15 @@ class SalesforceSyncService:
                 # Else the logs failed on the lookup to a payment Salesforce refused or never
                 # got: still pending, for the payment's next sync or the sweep (without it).
                 skipped += payment.skipped_logs
-                version = int(payment.row["version"])
                 if isinstance(outcome, Done):
-                    await uow.payments.mark_synced(payment.id, version=version, at=now, error=None)
                     logs_left |= len(sent) + len(rejected) < len(payment.logs)
                     done.append((payment, len(sent)))
                 elif isinstance(outcome, Dead):
                     failed = report.first_failure(payment.id)
                     code = failed[1].error_code if failed else "salesforce_rejected"
                     await self._park(uow, payment.row, outcome.error, code=code, now=now)
+            versions = {payment.id: int(payment.row["version"]) for payment, _ in done}
+            await uow.payments.mark_many_synced(versions, at=now)
             await uow.logs.mark(synced, status=SYNCED, at=now)
             await uow.logs.mark(refused, status=FAILED, at=now)
             await uow.logs.mark(skipped, status=SKIPPED, at=now)

@@ -215,17 +215,24 @@ class WebhookService:
         if event.is_payout:  # stored before paybridge told payouts apart: still not an Order's
             _log.info("webhook.payout.ignored", cko_event_id=event.id, event_type=event.type)
             return _ignored_because(event)
-        payment = await self._lock_or_create(uow, event, now=now)
-        if payment is None:
+        locked = await self._lock_or_create(uow, event, now=now)
+        if locked is None:
             await uow.logs.add(self._log_row(event, None, now=now, error="payment_unidentified"))
             _log.warning("webhook.payment.unidentified", cko_event_id=event.id)
             return None
+        payment, created = locked
         facts = to_facts(event)
         last = payment["last_event_at"]
         newer = event.occurred_at is not None and (last is None or event.occurred_at > last)
         extra: dict[str, Any] = {"last_event_at": event.occurred_at} if newer else {}
         state = await apply_facts(
-            uow, payment, facts, now=now, extra=extra, balances=to_balances(event)
+            uow,
+            payment,
+            facts,
+            now=now,
+            extra=extra,
+            balances=to_balances(event),
+            actions=() if created else None,  # a payment created just now has no ledger yet
         )
         await settle_link_payment(uow, payment, state.status, now=now)
         await uow.logs.add(self._log_row(event, payment, now=now))
@@ -240,13 +247,14 @@ class WebhookService:
 
     async def _lock_or_create(
         self, uow: UnitOfWork, event: EventEnvelope, *, now: datetime
-    ) -> RowMapping | None:
+    ) -> tuple[RowMapping, bool] | None:
+        """The event's payment, locked, and whether this transaction created it."""
         pid = event.subject_id
         if pid is None:
             return None
         payment = await uow.payments.get_by_checkout_id(pid, for_update=True)
         if payment is not None:
-            return payment
+            return payment, False
         seed = to_seed(event)
         if seed is None:
             return None
@@ -269,11 +277,13 @@ class WebhookService:
             }
         )
         if created is None:  # another worker created it meanwhile
-            return await uow.payments.get_by_checkout_id(pid, for_update=True)
+            theirs = await uow.payments.get_by_checkout_id(pid, for_update=True)
+            return None if theirs is None else (theirs, False)
         _log.info("webhook.payment.created_from_event", checkout_payment_id=pid)
         if await link_waiting_disputes(uow, created, now=now):
-            return await uow.payments.get_by_checkout_id(pid, for_update=True)
-        return created
+            adopted = await uow.payments.get_by_checkout_id(pid, for_update=True)
+            return None if adopted is None else (adopted, True)
+        return created, True
 
     @staticmethod
     def _log_row(

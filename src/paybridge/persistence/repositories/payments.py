@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -115,9 +115,18 @@ class PaymentRepository:
                 _UPDATE, {"b_id": payment_id, "last_sync_error": self._redact(error)}
             )
             return
-        await self._conn.execute(
-            _MARK_SYNCED, {"b_id": payment_id, "b_version": version, "b_at": at}
-        )
+        await self.mark_many_synced({payment_id: version}, at=at)
+
+    async def mark_many_synced(self, versions: Mapping[str, int], *, at: datetime) -> None:
+        """Record the syncs of a batch ({payment id: version written}) in one round trip:
+        the same guarded UPDATE, sent once with every payment's parameters."""
+        if not versions:
+            return
+        params = [
+            {"b_id": payment_id, "b_version": version, "b_at": at}
+            for payment_id, version in versions.items()
+        ]
+        await self._conn.execute(_MARK_SYNCED, params)
 
     # --- the ledger ---------------------------------------------------------------------
 
