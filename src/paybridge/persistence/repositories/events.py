@@ -32,6 +32,9 @@ _INSERT = PerDialect(
 )
 _INSERT_TASK = insert(outbox)
 _GET = select(inbound_events).where(inbound_events.c.id == bindparam("row_id"))
+_GET_MANY = select(inbound_events).where(
+    inbound_events.c.id.in_(bindparam("row_ids", expanding=True))
+)
 _MARK = (
     update(inbound_events)
     .where(inbound_events.c.id == bindparam("b_id"))
@@ -128,6 +131,11 @@ class InboundEventRepository:
 
     async def get(self, row_id: str) -> RowMapping | None:
         return (await self._conn.execute(_GET, {"row_id": row_id})).mappings().first()
+
+    async def get_many(self, row_ids: Sequence[str]) -> dict[str, RowMapping]:
+        """Several stored events in one round trip (the worker reads a batch), by row id."""
+        result = await self._conn.execute(_GET_MANY, {"row_ids": list(row_ids)})
+        return {str(row["id"]): row for row in result.mappings()}
 
     async def get_by_event_id(
         self, event_id: str, *, source: str = "checkout"
