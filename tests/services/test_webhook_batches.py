@@ -5,15 +5,14 @@ created), and a failing event retried alone while its neighbours are applied."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Any
 
 import httpx
 import pytest
 
 from paybridge.container import Container
-from paybridge.mapping.checkout_events import EventEnvelope
-from paybridge.persistence.uow import UnitOfWork
+from paybridge.domain.facts import ActionFact
+from paybridge.mapping.checkout_events import EventEnvelope, to_facts
+from paybridge.services import webhooks
 from paybridge.services.tasks import Task, together_by_subject
 from paybridge.services.webhooks import PROCESS_TASK
 from paybridge.worker.tasks import build_worker
@@ -76,15 +75,12 @@ async def test_one_transaction_applies_several_events_of_each_payment_of_a_batch
 async def test_a_failing_event_is_retried_alone_and_its_neighbours_are_applied(
     client: httpx.AsyncClient, container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    webhooks = container.webhooks
-    apply = webhooks._apply_payment_event
-
-    async def failing_for_one(uow: UnitOfWork, event: EventEnvelope, *, now: datetime) -> Any:
+    def failing_for_one(event: EventEnvelope) -> list[ActionFact]:
         if event.subject_id == "pay_batch_bad":
             raise RuntimeError("this event cannot be applied")
-        return await apply(uow, event, now=now)
+        return to_facts(event)
 
-    monkeypatch.setattr(webhooks, "_apply_payment_event", failing_for_one)
+    monkeypatch.setattr(webhooks, "to_facts", failing_for_one)
     for pid in ("pay_batch_1", "pay_batch_bad", "pay_batch_2"):
         await deliver(client, event("payment_approved", pid, action_id=f"act_{pid}"))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -211,16 +211,18 @@ class WebhookService:
         try:
             async with self._uow() as uow:
                 now = self._clock()
+                records = _Records()
                 for task in tasks:
                     row = rows.get(row_ids[task.id])
                     if row is None:
                         outcomes[task.id] = Dead(f"inbound event {row_ids[task.id]} is gone")
                         continue
-                    applied = await self._apply_stored(uow, row, now=now)
+                    applied = await self._apply_stored(uow, row, records, now=now)
                     if isinstance(applied, EventEnvelope):
                         disputes.append(task)
                     else:
                         outcomes[task.id] = applied
+                await records.write(uow, at=now)
                 await uow.commit()
         except Exception:  # noqa: BLE001 — rolled back: each event is tried alone instead
             _log.warning("webhook.batch.retried_one_by_one", events=len(tasks), exc_info=True)
@@ -235,8 +237,10 @@ class WebhookService:
             row = await uow.events.get(event_row_id)
             if row is None:
                 return Dead(f"inbound event {event_row_id} is gone")
-            applied = await self._apply_stored(uow, row, now=self._clock())
+            now, records = self._clock(), _Records()
+            applied = await self._apply_stored(uow, row, records, now=now)
             if not isinstance(applied, EventEnvelope):
+                await records.write(uow, at=now)
                 await uow.commit()
                 return applied
             event = applied
@@ -249,26 +253,26 @@ class WebhookService:
         return Done()
 
     async def _apply_stored(
-        self, uow: UnitOfWork, row: RowMapping, *, now: datetime
+        self, uow: UnitOfWork, row: RowMapping, records: _Records, *, now: datetime
     ) -> Outcome | EventEnvelope:
-        """Apply a stored payment event inside the caller's transaction (the caller commits).
-        A dispute event is returned instead: its dispute is fetched before it is applied."""
+        """Apply a stored payment event inside the caller's transaction; the caller writes
+        `records` and commits. A dispute event is returned instead: its dispute is fetched
+        before it is applied."""
         if row["handled_at"] is not None:
             return Done()
         try:
             event = parse_envelope(bytes(row["raw_body"]))
         except UnreadableEvent as exc:
-            await uow.events.mark(row["id"], status="quarantined", at=now, error=str(exc))
+            records.marks.append((row["id"], "quarantined", str(exc)))
             return Done()
         if event.is_dispute_event:
             return event
-        ignored = await self._apply_payment_event(uow, event, now=now)
-        status = "handled" if ignored is None else "ignored"
-        await uow.events.mark(row["id"], status=status, at=now, error=ignored)
+        ignored = await self._apply_payment_event(uow, event, records, now=now)
+        records.marks.append((row["id"], "handled" if ignored is None else "ignored", ignored))
         return Done()
 
     async def _apply_payment_event(
-        self, uow: UnitOfWork, event: EventEnvelope, *, now: datetime
+        self, uow: UnitOfWork, event: EventEnvelope, records: _Records, *, now: datetime
     ) -> str | None:
         """Apply the event; the reason when it is not about an Order's payment at all."""
         if event.is_payout:  # stored before paybridge told payouts apart: still not an Order's
@@ -276,7 +280,7 @@ class WebhookService:
             return _ignored_because(event)
         locked = await self._lock_or_create(uow, event, now=now)
         if locked is None:
-            await uow.logs.add(self._log_row(event, None, now=now, error="payment_unidentified"))
+            records.logs.append(self._log_row(event, None, now=now, error="payment_unidentified"))
             _log.warning("webhook.payment.unidentified", cko_event_id=event.id)
             return None
         payment, created = locked
@@ -294,7 +298,7 @@ class WebhookService:
             actions=() if created else None,  # a payment created just now has no ledger yet
         )
         await settle_link_payment(uow, payment, state.status, now=now)
-        await uow.logs.add(self._log_row(event, payment, now=now))
+        records.logs.append(self._log_row(event, payment, now=now))
         _log.info(
             "webhook.applied",
             cko_event_id=event.id,
@@ -394,6 +398,20 @@ class WebhookService:
             await uow.commit()
         _log.info("maintenance.pruned", inbound_events=events, idempotency_keys=keys)
         return Done()
+
+
+@dataclass
+class _Records:
+    """What the events a transaction applies leave behind, written together just before it
+    commits (one round trip each, not one per event): the inbox rows' marks
+    ((row id, status, error) each) and the webhook integration logs."""
+
+    marks: list[tuple[str, str, str | None]] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    async def write(self, uow: UnitOfWork, *, at: datetime) -> None:
+        await uow.logs.add_many(self.logs)
+        await uow.events.mark_many(self.marks, at=at)
 
 
 def _subject(row: RowMapping | None) -> str | None:

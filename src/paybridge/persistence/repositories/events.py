@@ -165,11 +165,27 @@ class InboundEventRepository:
     async def mark(
         self, row_id: str, *, status: str, at: datetime, error: str | None = None
     ) -> None:
-        error = self._redact(error) if error is not None else None
-        values: dict[str, Any] = {"b_id": row_id, "status": status, "error": error}
-        if status in {"handled", "ignored"}:
-            values["handled_at"] = at
-        await self._conn.execute(_MARK, values)
+        await self.mark_many([(row_id, status, error)], at=at)
+
+    async def mark_many(
+        self, marks: Sequence[tuple[str, str, str | None]], *, at: datetime
+    ) -> None:
+        """Record what became of several events ((row id, status, error) each): one round
+        trip per kind of outcome (handled and ignored events also get `handled_at`)."""
+        finished: list[dict[str, Any]] = []
+        other: list[dict[str, Any]] = []
+        for row_id, status, error in marks:
+            values = {"b_id": row_id, "status": status, "error": self._redact_or_none(error)}
+            if status in {"handled", "ignored"}:
+                finished.append({**values, "handled_at": at})
+            else:
+                other.append(values)
+        for params in (finished, other):
+            if params:
+                await self._conn.execute(_MARK, params)
+
+    def _redact_or_none(self, error: str | None) -> str | None:
+        return self._redact(error) if error is not None else None
 
     async def reopen(self, row_id: str) -> None:
         """Make a stored event processable again (operator replay)."""
