@@ -305,8 +305,11 @@ class SalesforceSyncService:
         skipped: list[str] = []
         done: list[tuple[_Payment, int]] = []  # (payment, logs it carried to Salesforce)
         logs_left = False
+        # Payments' rows are locked in Checkout.com id order, as webhook processing locks
+        # them (a transaction that locks several payments never waits on another in a cycle).
+        in_lock_order = sorted(settled, key=lambda item: str(item[0].row["checkout_payment_id"]))
         async with self._uow() as uow:
-            for payment, outcome in settled:
+            for payment, outcome in in_lock_order:
                 sent, rejected = report.log_outcomes(owner=payment.id)
                 synced += sent
                 if isinstance(outcome, Done):

@@ -184,8 +184,10 @@ class WebhookService:
     async def _process_batch(self, tasks: Sequence[Task]) -> Mapping[int, Outcome]:
         """Apply a batch of stored events: read together, then applied in up to
         `concurrency` transactions side by side, each applying the events of its own
-        payments in turn. Round trips per event (BEGIN, COMMIT, the read) are what the
-        worker spends its CPU on; a payment's events never run in two transactions at once.
+        payments in turn, in Checkout.com id order (the order every transaction that locks
+        several payments takes them in). Round trips per event (BEGIN, COMMIT, the read) are
+        what the worker spends its CPU on; a payment's events never run in two transactions
+        at once.
         A transaction that fails is rolled back and its events are applied one at a time,
         so one bad event never holds up its neighbours."""
         row_ids = {task.id: str(task.payload.get("event_row_id")) for task in tasks}
