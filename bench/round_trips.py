@@ -21,7 +21,7 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 
 from bench.harness import (
     bench_database,
@@ -57,8 +57,9 @@ class Counts:
     def _statement(self, *_args: Any) -> None:
         self.statements += 1
 
-    def _begin(self, *_args: Any) -> None:
-        self.begins += 1
+    def _begin(self, conn: Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            self.begins += 1  # (an autocommit statement sends no BEGIN)
 
     def take(self) -> tuple[int, int]:
         taken = (self.statements, self.begins)

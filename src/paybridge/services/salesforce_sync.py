@@ -220,6 +220,12 @@ class SalesforceSyncService:
                 if with_logs
                 else {}
             )
+        of_order: dict[str, list[RowMapping]] = {}
+        for sibling in siblings:
+            of_order.setdefault(str(sibling["order_id"]), []).append(sibling)
+        links_of: dict[str, list[RowMapping]] = {}
+        for link in paid_links:
+            links_of.setdefault(str(link["checkout_payment_id"]), []).append(link)
         loaded: list[_Payment] = []
         for payment_id, task_ids in by_payment.items():
             row = rows.get(payment_id)
@@ -233,12 +239,8 @@ class SalesforceSyncService:
                     actions=actions.get(payment_id, []),
                     disputes=disputes.get(payment_id, []),
                     log_rows=logs.get(payment_id, []),
-                    order_payments=[r for r in siblings if r["order_id"] == row["order_id"]],
-                    links=[
-                        link
-                        for link in paid_links
-                        if link["checkout_payment_id"] == row["checkout_payment_id"]
-                    ],
+                    order_payments=of_order.get(str(row["order_id"]), []),
+                    links=links_of.get(str(row["checkout_payment_id"]), []),
                 )
             )
         return loaded
@@ -279,9 +281,7 @@ class SalesforceSyncService:
             # A locked row or a record that failed transiently: this payment waits, alone.
             return Postpone(reason, whole_lane=False) if failure.transient else Dead(reason)
         essential = [
-            index
-            for index, write in enumerate(report.writes)
-            if write.owner == payment.id and write.essential
+            index for index in report.indexes_of(payment.id) if report.writes[index].essential
         ]
         if all(report.attempted(index) for index in essential):
             return Done()

@@ -191,7 +191,7 @@ class WebhookService:
         A transaction that fails is rolled back and its events are applied one at a time,
         so one bad event never holds up its neighbours."""
         row_ids = {task.id: str(task.payload.get("event_row_id")) for task in tasks}
-        async with self._uow() as uow:
+        async with self._uow().single_statement() as uow:  # one read: no BEGIN, no ROLLBACK
             rows = await uow.events.get_many(list(row_ids.values()))
         groups = together_by_subject(
             tasks,
