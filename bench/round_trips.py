@@ -139,8 +139,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "cpu_ms_per_event": round((time.process_time() - cpu) * 1000 / args.events, 2)
             }
             lanes = container.settings.worker
+            batch_size = args.webhook_batch or lanes.batch_size
             report["processing"] = await stage(
-                container, counts, PROCESS_TASK, events=args.events, batch_size=lanes.batch_size
+                container, counts, PROCESS_TASK, events=args.events, batch_size=batch_size
             )
             report["sync"] = await stage(
                 container,
@@ -169,7 +170,8 @@ def show(report: dict[str, Any]) -> None:
         "cpu_ms_per_event",
     ]
     print_table(
-        f"Per event, {report['args']['events']} events (one process, simulators in memory)",
+        f"Per event, {report['args']['events']} events (one process, simulators in memory), "
+        f"webhook claims of {report['args']['webhook_batch'] or 'the lane batch size'}",
         ["stage", *(name.replace("_per_event", "").replace("_", " ") for name in columns)],
         [
             ["intake (not counted)", "-", "-", "-", "1", report["intake"]["cpu_ms_per_event"]],
@@ -183,6 +185,13 @@ def show(report: dict[str, Any]) -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1000, help="deliveries stored")
+    parser.add_argument(
+        "--webhook-batch",
+        type=int,
+        default=0,
+        help="events per webhook claim (0: the lane's batch size; a lane keeping up with "
+        "a steady flow claims only the few that arrived meanwhile)",
+    )
     return parser.parse_args()
 
 

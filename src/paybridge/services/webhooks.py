@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,6 +52,10 @@ from paybridge.services.tasks import (
 _log = structlog.get_logger(__name__)
 
 SOURCE = "checkout"
+# A transaction carries about this many events of a batch before another is opened beside
+# it: a few events share one BEGIN/COMMIT even when a batch is small, and a large batch is
+# still spread over `concurrency` connections.
+EVENTS_PER_TRANSACTION = 6
 PROCESS_TASK = "webhooks.process"
 PRUNE_TASK = "maintenance.prune"
 
@@ -183,7 +188,8 @@ class WebhookService:
 
     async def _process_batch(self, tasks: Sequence[Task]) -> Mapping[int, Outcome]:
         """Apply a batch of stored events: read together, then applied in up to
-        `concurrency` transactions side by side, each applying the events of its own
+        `concurrency` transactions side by side (about `EVENTS_PER_TRANSACTION` events
+        each), each applying the events of its own
         payments in turn, in Checkout.com id order (the order every transaction that locks
         several payments takes them in). Round trips per event (BEGIN, COMMIT, the read) are
         what the worker spends its CPU on; a payment's events never run in two transactions
@@ -196,7 +202,7 @@ class WebhookService:
         groups = together_by_subject(
             tasks,
             subject_of=lambda task: _subject(rows.get(row_ids[task.id])),
-            groups=self._concurrency,
+            groups=min(self._concurrency, math.ceil(len(tasks) / EVENTS_PER_TRANSACTION)),
         )
         outcomes: dict[int, Outcome] = {}
         for applied in await asyncio.gather(
