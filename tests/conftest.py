@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 import pytest
+import structlog
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,6 +47,16 @@ async def _admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging_config() -> Iterator[None]:
+    """Commands under test configure structlog for the whole process (an operator command
+    filters below WARNING); put the configuration back so the next test's `capture_logs`
+    sees what it logs, whatever ran before it."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture(scope="session")
@@ -154,6 +165,29 @@ async def container(
 @pytest.fixture
 def app(container: Container) -> FastAPI:
     return create_app(container=container)
+
+
+@asynccontextmanager
+async def app_client(
+    pg_url: str, checkout_sim: CheckoutSimulator, clock: ShiftedClock, **settings: object
+) -> AsyncIterator[tuple[Container, httpx.AsyncClient]]:
+    """A container on the Checkout.com simulator (no loss) built from `settings` overrides,
+    its tables emptied, and an API client for its app; closed on exit."""
+    built = build_container(
+        make_settings(pg_url, **settings),
+        clock=clock,
+        checkout_transport=checkout_sim.transport(),
+        checkout_retry=RetryPolicy.immediate(3),
+    )
+    await truncate_all(built.engine)
+    transport = httpx.ASGITransport(app=create_app(container=built))
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://paybridge.test", headers={"X-API-Key": API_KEY}
+        ) as http:
+            yield built, http
+    finally:
+        await built.aclose()
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ async def salesforce_env(
     checkout: CheckoutSimulator,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    checkout_transport: httpx.AsyncBaseTransport | None = None,
     worker: dict[str, Any] | None = None,
     **salesforce: Any,
 ) -> AsyncIterator[Env]:
@@ -68,7 +69,7 @@ async def salesforce_env(
     container = build_container(
         settings,
         clock=clock,
-        checkout_transport=checkout.transport(),
+        checkout_transport=checkout_transport or checkout.transport(),
         checkout_retry=RetryPolicy.immediate(3),
         salesforce_transport=transport or sim.transport(),
         salesforce_retry=RetryPolicy.immediate(3),

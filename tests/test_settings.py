@@ -92,3 +92,32 @@ def test_secret_values_lists_every_configured_secret_and_the_database_password()
 def test_a_database_url_without_a_password_adds_none() -> None:
     settings = Settings.model_validate({"database_url": "sqlite+aiosqlite:///./paybridge.db"})
     assert settings.secret_values() == []
+
+
+def test_gateway_notifications_take_a_url_and_rotating_secrets_that_are_redacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_URL",
+        "https://shop.my.site.com/pay/services/data/v66.0/commerce/payments/notify?provider=0cJ",
+    )
+    monkeypatch.setenv("PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_SECRETS", "old-gw,new-gw")
+    gateway = Settings().salesforce.gateway
+
+    assert gateway.is_configured
+    assert [s.get_secret_value() for s in gateway.notification_secrets] == ["old-gw", "new-gw"]
+    assert {"old-gw", "new-gw"} <= set(Settings().secret_values())
+
+
+def test_production_refuses_a_notification_url_without_a_strong_secret() -> None:
+    url = "https://shop.my.site.com/pay/services/data/v66.0/commerce/payments/notify"
+    for secrets in ([], ["short"]):
+        with pytest.raises(ValidationError, match="NOTIFICATION_SECRETS"):
+            Settings.model_validate(
+                {
+                    "environment": "production",
+                    "salesforce": {
+                        "gateway": {"notification_url": url, "notification_secrets": secrets}
+                    },
+                }
+            )

@@ -7,13 +7,14 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import TypeVar
 
 import httpx
 import structlog
 from fastapi import FastAPI
 
 from paybridge import __version__
-from paybridge.adapters.checkout.client import CheckoutClient
+from paybridge.adapters.checkout.client import CheckoutClient, OnCall
 from paybridge.adapters.http import RetryPolicy, build_http_client
 from paybridge.adapters.salesforce.auth import (
     ClientCredentialsFlow,
@@ -22,6 +23,7 @@ from paybridge.adapters.salesforce.auth import (
     TokenProvider,
 )
 from paybridge.adapters.salesforce.client import SalesforceClient
+from paybridge.adapters.salesforce.gateway_client import GatewayNotificationClient
 from paybridge.api import actions, disputes, health, payment_links, payments, webhooks
 from paybridge.api.errors import install_error_handlers
 from paybridge.api.middleware import RequestContextMiddleware
@@ -44,18 +46,22 @@ from paybridge.schemas.payments import PaymentCreate
 from paybridge.security import CallerAuthenticator, JwtVerifier
 from paybridge.services.actions import ActionService
 from paybridge.services.audit import CheckoutCallRecorder
+from paybridge.services.authorization_expiry import AuthorizationExpiryService, ExpiryConfig
 from paybridge.services.case_assignment import CaseAssignments
 from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
+from paybridge.services.gateway_notifications import GatewayNotificationService
 from paybridge.services.idempotency import IdempotencyService
+from paybridge.services.payment_adoption import PaymentAdoption
 from paybridge.services.payment_links import PaymentLinkService
 from paybridge.services.payments import PaymentDefaults, PaymentService
 from paybridge.services.reconciliation import ReconciliationService
 from paybridge.services.salesforce_disputes import SalesforceDisputeSync
 from paybridge.services.salesforce_sync import SalesforceSyncService, SyncConfig
+from paybridge.services.settlement import SettlementConfig, SettlementService
 from paybridge.services.tasks import TaskService
 from paybridge.services.webhooks import WebhookSecrets, WebhookService
-from paybridge.settings import SalesforceSettings, Settings
+from paybridge.settings import CheckoutSettings, GatewaySettings, SalesforceSettings, Settings
 from paybridge.worker.tasks import build_worker
 
 _log = structlog.get_logger(__name__)
@@ -92,17 +98,11 @@ def build_container(
     doorbell = Doorbell()
     uow = unit_of_work_factory(engine, doorbell, TextRedactor(settings.secret_values()))
     cko = settings.checkout
-    checkout_http = build_http_client(
-        base_url=cko.base_url,
-        connect_timeout_s=cko.connect_timeout_s,
-        read_timeout_s=cko.read_timeout_s,
+    checkout_http, checkout = build_checkout_client(
+        cko,
+        CheckoutClient,
         transport=checkout_transport,
-    )
-    checkout = CheckoutClient(
-        checkout_http,
-        secret_key=cko.secret_key.get_secret_value(),
-        retry_policy=checkout_retry
-        or RetryPolicy(max_attempts=cko.max_attempts, budget_s=cko.retry_budget_s),
+        retry_policy=checkout_retry,
         on_call=CheckoutCallRecorder(metrics),
     )
     idempotency = IdempotencyService(
@@ -135,6 +135,7 @@ def build_container(
         idempotency=idempotency,
         clock=clock,
         market_secret_keys=markets.secret_keys,
+        adoption=PaymentAdoption(uow=uow, checkout=checkout, clock=clock),
     )
     payment_service = PaymentService(
         uow=uow,
@@ -159,12 +160,38 @@ def build_container(
     reconciliation = ReconciliationService(
         uow=uow, checkout=checkout, clock=clock, market_secret_keys=markets.secret_keys
     )
+    settlement = SettlementService(
+        uow=uow,
+        checkout=checkout,
+        clock=clock,
+        metrics=metrics,
+        market_secret_keys=markets.secret_keys,
+        config=SettlementConfig(
+            unsettled_after=timedelta(days=settings.settlement.unsettled_after_days),
+            lookback=timedelta(days=settings.settlement.lookback_days),
+            batch=settings.settlement.sweep_batch,
+            sweep_hour_utc=settings.settlement.sweep_hour_utc,
+        ),
+    )
+    authorization_expiry = AuthorizationExpiryService(
+        uow=uow,
+        clock=clock,
+        metrics=metrics,
+        markets=payment_service.markets,
+        config=ExpiryConfig(
+            default_validity=timedelta(hours=settings.authorizations.default_validity_h),
+            warn_before=timedelta(hours=settings.authorizations.expiry_warning_h),
+            check_every=timedelta(seconds=settings.authorizations.check_every_s),
+        ),
+    )
     task_services: list[TaskService] = [
         webhook_service,
         payment_service,
         payment_link_service,
         action_service,
         reconciliation,
+        settlement,
+        authorization_expiry,
     ]
     salesforce_http, salesforce_sync = None, None
     if settings.salesforce.is_configured:
@@ -197,6 +224,17 @@ def build_container(
             message="PAYBRIDGE_SALESFORCE__INSTANCE_URL is not set: Salesforce sync tasks stay "
             "queued until it is",
         )
+    gateway_http = None
+    gateway = settings.salesforce.gateway
+    if gateway.is_configured:
+        gateway_http, sender = build_gateway_client(gateway, transport=salesforce_transport)
+        task_services.append(GatewayNotificationService(uow=uow, sender=sender, clock=clock))
+    elif settings.salesforce.profile.value == "commerce":
+        _log.warning(
+            "salesforce.gateway.not_configured",
+            message="PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_URL is not set: notifications "
+            "to the payment gateway adapter stay queued until it is",
+        )
     return Container(
         settings=settings,
         caller_auth=CallerAuthenticator(
@@ -217,10 +255,13 @@ def build_container(
         actions=action_service,
         webhooks=webhook_service,
         reconciliation=reconciliation,
+        settlement=settlement,
+        authorization_expiry=authorization_expiry,
         task_services=tuple(task_services),
         markets=markets,
         salesforce_http=salesforce_http,
         salesforce_sync=salesforce_sync,
+        gateway_http=gateway_http,
         disputes=dispute_service,
         dispute_actions=DisputeActionService(
             uow=uow,
@@ -276,6 +317,30 @@ def build_salesforce_client(
     return http, client
 
 
+def build_gateway_client(
+    settings: GatewaySettings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> tuple[httpx.AsyncClient, GatewayNotificationClient]:
+    """The notification sender over its own httpx client (the caller closes the latter)."""
+    url = settings.notification_url
+    if not url:
+        raise ValueError(
+            "gateway notifications need PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_URL"
+        )
+    secrets = [secret.get_secret_value() for secret in settings.notification_secrets]
+    if not secrets:
+        raise ValueError(
+            "gateway notifications need PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_SECRETS"
+        )
+    http = build_http_client(
+        base_url=url,
+        connect_timeout_s=min(settings.timeout_s, 5.0),
+        read_timeout_s=settings.timeout_s,
+        max_connections=10,
+        transport=transport,
+    )
+    return http, GatewayNotificationClient(http, url=url, secrets=secrets)
+
+
 def build_salesforce_sync(
     sf: SalesforceSettings,
     client: SalesforceClient,
@@ -324,6 +389,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             )
         await built.webhooks.schedule_pruning()
         await built.payment_links.schedule_expiry_checks()
+        await built.schedule_periodic_checks()
         if built.salesforce_sync is not None:
             await built.salesforce_sync.schedule_log_sweep()
         worker = build_worker(built) if settings.worker.embedded else None
@@ -357,3 +423,31 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     # Matched first: the webhook route without FastAPI's per-request routing machinery.
     app.router.routes.insert(0, webhooks.FAST_ROUTE)
     return app
+
+
+C = TypeVar("C", bound=CheckoutClient)
+
+
+def build_checkout_client(
+    settings: CheckoutSettings,
+    client_class: type[C],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    retry_policy: RetryPolicy | None = None,
+    on_call: OnCall | None = None,
+) -> tuple[httpx.AsyncClient, C]:
+    """A Checkout.com client (or subclass) over its own httpx client (the caller closes it)."""
+    http = build_http_client(
+        base_url=settings.base_url,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+        transport=transport,
+    )
+    client = client_class(
+        http,
+        secret_key=settings.secret_key.get_secret_value(),
+        retry_policy=retry_policy
+        or RetryPolicy(max_attempts=settings.max_attempts, budget_s=settings.retry_budget_s),
+        on_call=on_call,
+    )
+    return http, client

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,7 +22,9 @@ from paybridge.api.salesforce_openapi import (
     salesforce_external_service,
 )
 from paybridge.app import build_container, build_salesforce_client, create_app
+from paybridge.cli_checkout import checkout_group
 from paybridge.container import Container
+from paybridge.doctor import doctor_command
 from paybridge.logging import configure_logging
 from paybridge.mapping.markets_file import (
     MarketsFileError,
@@ -177,6 +180,7 @@ async def _run_worker(settings: Settings, *, metrics_port: int | None = None) ->
         loop.add_signal_handler(signum, runner.stop)
     if container.salesforce_sync is not None:
         await container.salesforce_sync.schedule_log_sweep()
+    await container.schedule_periodic_checks()
     try:
         await runner.run()
         await runner.release_claimed()
@@ -315,6 +319,8 @@ async def salesforce_check(
     echo(f"{sf.instance_url}: API v{report.api_version}, profile {sf.profile.value}")
     for sobject in report.objects:
         echo(f"  described {sobject}")
+    for note in report.notes:
+        echo(f"  {note}")
     for problem in report.problems:
         echo(f"problem: {problem}")
     echo("OK" if report.ok else f"{len(report.problems)} problem(s)")
@@ -375,9 +381,48 @@ def payments_reconcile(payment_id: str) -> None:
     click.echo(asyncio.run(_with_container(run)))
 
 
+@main.group(name="settlement")
+def settlement_group() -> None:
+    """Fees and settlement from Checkout.com's financial actions."""
+
+
+@settlement_group.command(name="sync")
+@click.option("--from", "first", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "last", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option(
+    "--queue",
+    is_flag=True,
+    help="Queue one sweep task per day for the worker (resumable, waits out outages) "
+    "instead of running them here.",
+)
+def settlement_sync(first: datetime, last: datetime, queue: bool) -> None:
+    """Ask Checkout.com for the financial actions of the captures and refunds made from
+    --from to --to (UTC days, both included) and fold their fees and settlement in."""
+    if last < first:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    if (last - first).days > 366:
+        raise click.BadParameter("at most 366 days at once", param_hint="--to")
+
+    async def run(container: Container) -> str:
+        if queue:
+            days = await container.settlement.enqueue_sweeps(first.date(), last.date())
+            return f"{len(days)} day(s) queued"
+        day = first.date()
+        while day <= last.date():
+            await container.settlement.sweep_day(day)
+            day += timedelta(days=1)
+        return f"{(last - first).days + 1} day(s) swept"
+
+    click.echo(asyncio.run(_with_container(run)))
+
+
 async def _with_container(use: Callable[[Container], Awaitable[T]]) -> T:
     container = build_container(Settings())
     try:
         return await use(container)
     finally:
         await container.aclose()
+
+
+main.add_command(checkout_group)
+main.add_command(doctor_command(salesforce_check))

@@ -16,6 +16,7 @@ from paybridge.persistence.doorbell import Doorbell
 from paybridge.persistence.uow import UnitOfWorkFactory
 from paybridge.security import CallerAuthenticator
 from paybridge.services.actions import ActionService
+from paybridge.services.authorization_expiry import AuthorizationExpiryService
 from paybridge.services.dispute_actions import DisputeActionService
 from paybridge.services.disputes import DisputeService
 from paybridge.services.idempotency import IdempotencyService
@@ -23,6 +24,7 @@ from paybridge.services.payment_links import PaymentLinkService
 from paybridge.services.payments import PaymentService
 from paybridge.services.reconciliation import ReconciliationService
 from paybridge.services.salesforce_sync import SalesforceSyncService
+from paybridge.services.settlement import SettlementService
 from paybridge.services.tasks import TaskService
 from paybridge.services.webhooks import WebhookService
 from paybridge.settings import Settings
@@ -46,6 +48,8 @@ class Container:
     actions: ActionService
     webhooks: WebhookService
     reconciliation: ReconciliationService
+    settlement: SettlementService
+    authorization_expiry: AuthorizationExpiryService
     task_services: tuple[TaskService, ...] = ()
     # Markets (None: the global settings) and per-market secret keys, for every Checkout.com
     # call about a payment of that market.
@@ -53,13 +57,24 @@ class Container:
     # Salesforce write-back; None when PAYBRIDGE_SALESFORCE__INSTANCE_URL is not configured.
     salesforce_http: httpx.AsyncClient | None = None
     salesforce_sync: SalesforceSyncService | None = None
+    # Gateway notifications to a Commerce Payments org; None without a notification URL.
+    gateway_http: httpx.AsyncClient | None = None
     # Disputes: reads and webhook folding, and the actions Salesforce takes on them.
     disputes: DisputeService | None = None
     dispute_actions: DisputeActionService | None = None
+
+    async def schedule_periodic_checks(self) -> None:
+        """Make sure the periodic settlement and expiry tasks are pending (API and worker
+        processes alike call this at start; pending ones coalesce)."""
+        if self.settings.settlement.daily_sweep:
+            await self.settlement.schedule_daily()
+        await self.authorization_expiry.schedule_checks()
 
     async def aclose(self) -> None:
         """Close what the container opened: HTTP clients, then the database engine."""
         await self.checkout_http.aclose()
         if self.salesforce_http is not None:
             await self.salesforce_http.aclose()
+        if self.gateway_http is not None:
+            await self.gateway_http.aclose()
         await self.engine.dispose()

@@ -59,6 +59,16 @@ class Metrics:
         self.salesforce_api_usage = Gauge(
             "paybridge_salesforce_api_usage", "Sforce-Limit-Info api-usage", ["kind"], registry=r
         )
+        self.unsettled_captures = Counter(
+            "paybridge_unsettled_captures",
+            "Captures found still without settlement after the configured days (each once)",
+            registry=r,
+        )
+        self.expiring_authorizations = Counter(
+            "paybridge_expiring_authorizations",
+            "Uncaptured authorizations warned about before they expire (each once)",
+            registry=r,
+        )
 
         # Read from the database when /metrics is scraped (see `show_backlog`).
         self.oldest_waiting = Gauge(

@@ -45,6 +45,11 @@ class CheckoutSettings(BaseModel):
     processing_channel_id: str | None = None
     webhook_signature_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     webhook_authorization: SecretStr | None = None
+    webhook_url: str | None = Field(
+        default=None,
+        description="The public URL Checkout.com posts webhooks to (…/v1/webhooks/checkout): "
+        "`paybridge checkout webhooks setup` registers it, `paybridge doctor` checks it.",
+    )
     connect_timeout_s: float = Field(default=3.0, gt=0)
     read_timeout_s: float = Field(default=7.0, gt=0)
     retry_budget_s: float = Field(
@@ -53,6 +58,29 @@ class CheckoutSettings(BaseModel):
     max_attempts: int = Field(default=3, ge=1)
 
     _split_keys = field_validator("webhook_signature_keys", mode="before")(_split_csv)
+
+
+class GatewaySettings(BaseModel):
+    """Gateway notifications to a Commerce Payments org (the `commerce` profile's adapter)."""
+
+    notification_url: str | None = Field(
+        default=None,
+        description="The org's payments notification URL: https://<site>/<path>/services/data/"
+        "vNN.N/commerce/payments/notify?provider=<PaymentGatewayProvider Id>. Unset: actions "
+        "the adapter requested are not notified (their notifications wait, queued).",
+    )
+    notification_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="HMAC secrets notifications are signed with (one signature each, for "
+        "rotation); the org holds one in Paybridge_Gateway_Setting__mdt.",
+    )
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    _split_secrets = field_validator("notification_secrets", mode="before")(_split_csv)
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.notification_url)
 
 
 class SalesforceSettings(BaseModel):
@@ -93,6 +121,8 @@ class SalesforceSettings(BaseModel):
         "Collections inside Composite requests (up to 1,000 records per API call) rather "
         "than one Composite request per payment.",
     )
+
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     _split_levels = field_validator("log_levels", mode="before")(_split_csv)
 
@@ -187,6 +217,53 @@ class IdempotencySettings(BaseModel):
     lock_timeout_s: float = Field(default=30.0, gt=0)
 
 
+class SettlementSettings(BaseModel):
+    """Fees and settlement from Checkout.com's financial actions (DESIGN §6b)."""
+
+    daily_sweep: bool = Field(
+        default=True, description="Ask every day for the previous day's financial actions."
+    )
+    sweep_hour_utc: int = Field(
+        default=1, ge=0, le=23, description="Hour (UTC) the daily sweep of yesterday starts."
+    )
+    unsettled_after_days: int = Field(
+        default=3,
+        ge=1,
+        description="A capture still without settlement this many days after it succeeded "
+        "becomes a WARN integration log and counts in `paybridge_unsettled_captures`.",
+    )
+    lookback_days: int = Field(
+        default=14,
+        ge=1,
+        description="Each day's sweep also asks again about captures and refunds of this many "
+        "days before it that are still unsettled.",
+    )
+    sweep_batch: int = Field(
+        default=50, ge=1, le=1000, description="Payments asked about per sweep task run."
+    )
+
+
+class AuthorizationSettings(BaseModel):
+    """How long authorizations last, and the warning before an uncaptured one expires."""
+
+    default_validity_h: float = Field(
+        default=168,
+        gt=0,
+        description="Validity of an authorization when the markets file names none for its "
+        "method (Checkout.com's default for cards: 7 days).",
+    )
+    expiry_warning_h: float = Field(
+        default=24,
+        ge=0,
+        description="An authorization still uncaptured this many hours before it expires "
+        "becomes a WARN integration log (mirrored to Salesforce) and counts in "
+        "`paybridge_expiring_authorizations`. 0: no warning.",
+    )
+    check_every_s: float = Field(
+        default=900, gt=0, description="How often expiries are stamped and looked at."
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration; `create_app` and the CLI are its only readers."""
 
@@ -222,6 +299,8 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
     jwt: JwtSettings = Field(default_factory=JwtSettings)
+    settlement: SettlementSettings = Field(default_factory=SettlementSettings)
+    authorizations: AuthorizationSettings = Field(default_factory=AuthorizationSettings)
 
     _split_api_keys = field_validator("api_keys", mode="before")(_split_csv)
 
@@ -254,6 +333,15 @@ class Settings(BaseSettings):
             problems.append("PAYBRIDGE_JWT__ISSUER and __AUDIENCE must be set with a certificate")
         if self.is_sqlite:
             problems.append("PAYBRIDGE_DATABASE_URL must be PostgreSQL in production")
+        gateway = self.salesforce.gateway
+        if gateway.is_configured and (
+            not gateway.notification_secrets
+            or any(len(key.get_secret_value()) < 32 for key in gateway.notification_secrets)
+        ):
+            problems.append(
+                "PAYBRIDGE_SALESFORCE__GATEWAY__NOTIFICATION_SECRETS must hold secrets of at "
+                "least 32 characters when a notification URL is set"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from paybridge.api.deps import parse_json_object, refuse_card_data
 from paybridge.app import BODY_MODELS
+from paybridge.domain.evidence import EvidenceFileType
 from paybridge.schemas.errors import ErrorEnvelope
 from tests.conftest import API_KEY
 
@@ -131,6 +132,10 @@ def test_the_main_responses_carry_examples(spec: dict[str, Any]) -> None:
         "capturePayment": "202",
         "getDispute": "200",
         "listDisputes": "200",
+        "uploadDisputeEvidenceFile": "201",
+        "createPaymentLink": "201",
+        "getPaymentLink": "200",
+        "listPaymentLinks": "200",
     }
     for operation_id, status in main.items():
         media = operations[operation_id]["responses"][status]["content"]["application/json"]
@@ -142,3 +147,19 @@ def test_the_webhook_body_shows_a_checkout_event(spec: dict[str, Any]) -> None:
     example = body["content"]["application/json"]["example"]
     assert {"id", "type", "data"} <= set(example)
     assert example["data"]["id"].startswith("pay_")
+
+
+def test_the_evidence_upload_shows_its_multipart_part_and_the_types_accepted(
+    spec: dict[str, Any],
+) -> None:
+    """The one non-JSON body: its example names every required part, and the part's declared
+    types are exactly the ones the route accepts (`EvidenceFileType`)."""
+    body = spec["paths"]["/v1/disputes/{dispute_id}/files"]["post"]["requestBody"]
+    media = body["content"]["multipart/form-data"]
+    examples = list(media["examples"].values())
+    assert examples
+    for example in examples:
+        assert set(media["schema"]["required"]) <= set(example["value"])
+        assert set(example["value"]) <= set(media["schema"]["properties"])
+    declared = {t.strip() for t in media["encoding"]["file"]["contentType"].split(",")}
+    assert declared == {t.value for t in EvidenceFileType}

@@ -21,6 +21,8 @@ SCHEDULED_TASKS = (
     "salesforce.sync_logs",
     "payments.reconcile",
     "payment_links.check_expired",
+    "settlement.daily",
+    "authorizations.check_expiry",
 )
 ACTION_TYPES = {
     "authorization": "Authorization",

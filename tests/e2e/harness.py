@@ -249,10 +249,15 @@ class Stack:
         )
 
     async def serve(
-        self, name: str, *, embedded_worker: bool = True, env: Mapping[str, str] | None = None
+        self,
+        name: str,
+        *,
+        embedded_worker: bool = True,
+        env: Mapping[str, str] | None = None,
+        port: int | None = None,
     ) -> Paybridge:
-        """`paybridge serve` on a free loopback port, ready when this returns."""
-        port = free_port()
+        """`paybridge serve` on `port` (default: a free loopback one), ready when this returns."""
+        port = port or free_port()
         argv = paybridge_command("serve", "--host", "127.0.0.1", "--port", str(port))
         environment = self.environment(
             PAYBRIDGE_WORKER__EMBEDDED=str(embedded_worker).lower(), **(env or {})

@@ -93,6 +93,10 @@ async def test_custom_profile_holds_exactly_the_expected_records(
         "Settlement_Entity__c": None,
         "Disputed__c": False,
         "Version__c": view["salesforce"]["version"],
+        # Not settled yet (the daily sweep has not asked): written empty.
+        "Fees__c": None,
+        "Net_Amount__c": None,
+        "Settlement_Currency__c": None,
     }
     actions = {
         row["CKO_Action_Id__c"]: row for row in sim.records["CKO_Payment_Action__c"].values()
@@ -149,34 +153,20 @@ async def test_commerce_profile_holds_exactly_the_expected_records(
         pid, capture_id, refund_id, events = await lifecycle(env)
         view = (await env.http.get(f"/v1/payments/{pid}")).json()
 
-    authorization = only(sim, "PaymentAuthorization", "CKO_Payment_Id__c", pid)
-    assert authorization["ProcessingMode"] == "External"
-    assert authorization["Status"] == "Processed"
-    assert authorization["Amount"] == Decimal("149.90")
-    assert authorization["GatewayRefNumber"] == pid
-    payments = list(sim.records["Payment"].values())
-    assert len(payments) == 1
-    (capture,) = payments
-    assert capture["CKO_Action_Id__c"] == capture_id
-    assert (capture["Type"], capture["Status"], capture["Amount"]) == (
-        "Capture",
-        "Processed",
-        Decimal("100.00"),
-    )
-    assert capture["PaymentAuthorizationId"] == authorization["Id"]
-    assert capture["ProcessingMode"] == "External"
-    (refund,) = sim.records["Refund"].values()
-    assert refund["CKO_Action_Id__c"] == refund_id
-    assert (refund["Type"], refund["Status"], refund["Amount"]) == (
-        "Referenced",
-        "Processed",
-        Decimal("40.00"),
-    )
-    logs = list(sim.records["PaymentGatewayLog"].values())
+    # The payments platform owns these (gateway adapter); paybridge never writes them.
+    for owned in ("PaymentAuthorization", "Payment", "Refund", "PaymentGatewayLog"):
+        assert not sim.records.get(owned), owned
+    logs = list(sim.records["CKO_Integration_Log__c"].values())
     assert len(logs) == 5
-    assert {row["InteractionStatus"] for row in logs} == {"Success"}
-    assert sorted(row["IsNotification"] for row in logs) == ["No", "No", "No", "Yes", "Yes"]
-    assert all(row["CKO_Payment_Id__c"] == pid for row in logs)
+    assert sorted(row["Direction__c"] for row in logs) == [
+        "Inbound",
+        "Inbound",
+        "Outbound",
+        "Outbound",
+        "Outbound",
+    ]
+    assert all("Payment__c" not in row for row in logs)  # no CKO_Payment__c to point at
+    assert {row["CKO_Action_Id__c"] for row in logs} >= {capture_id, refund_id}
     assert sim.records["Order"][ORDER_ID]["CKO_Payment_Status__c"] == "Partially Refunded"
     assert sim.records["CKO_Payment__c"] == {}
     assert sim.records["CKO_Payment_Action__c"] == {}

@@ -333,3 +333,27 @@ def test_cli_check_can_require_the_secret_variables() -> None:
     assert "secret_key_env: environment variable PAYBRIDGE_MARKET_SECRET_DE is not set" in (
         result.output
     )
+
+
+def test_authorization_validity_is_read_per_method_and_checked() -> None:
+    text = one_market(
+        f"""
+        processing_channel_id: {CHANNEL}
+        payment_methods: [token, klarna]
+        authorization_validity_h: {{klarna: 672, token: 72.5}}
+        """
+    )
+    [market] = parse_markets(text, source="markets.yaml").markets
+    assert dict(market.authorization_validity_h) == {"klarna": 672, "token": 72.5}
+
+    refused = problems(
+        one_market(
+            f"""
+            processing_channel_id: {CHANNEL}
+            payment_methods: [token]
+            authorization_validity_h: {{klarna: 0, bitcoin: 24}}
+            """
+        )
+    )
+    assert any("authorization_validity_h" in problem and "klarna" in problem for problem in refused)
+    assert any("bitcoin" in problem for problem in refused)

@@ -19,10 +19,15 @@ CUSTOM_PAYMENT_FIELDS = {
     "Amount__c", "Authorized_Amount__c", "Captured_Amount__c", "Refunded_Amount__c",
     "Payment_Method__c", "Card_Last4__c", "Response_Code__c", "Response_Summary__c", "Market__c",
     "Disputed__c", "Last_Event_At__c", "Version__c",
+    # DESIGN §6b: the payment's settlement totals
+    "Fees__c", "Net_Amount__c", "Settlement_Currency__c",
 }  # fmt: skip
 CUSTOM_ACTION_FIELDS = {
     "CKO_Action_Id__c", "Payment__r", "Type__c", "Status__c", "Amount__c", "Response_Code__c",
     "Reference__c", "Requested_At__c", "Processed_At__c",
+    # DESIGN §6b: expiry of authorizations, fees and settlement of captures and refunds
+    "Expires_At__c", "Fees__c", "Processing_Fees__c", "Scheme_Fees__c", "Interchange_Fees__c",
+    "Net_Amount__c", "Settlement_Currency__c", "Payout_Id__c", "Settled_On__c",
 }  # fmt: skip
 CUSTOM_LOG_FIELDS = {
     "CKO_Log_Id__c", "Payment__r", "Level__c", "Operation__c", "Direction__c", "Http_Status__c",
@@ -72,27 +77,30 @@ def test_the_action_reaches_its_payment_through_the_payment_external_id() -> Non
     assert payment.via_external_id == "CKO_Payment_Id__c"
 
 
-def test_defaults_name_the_commerce_objects_and_their_external_ids() -> None:
+def test_the_commerce_defaults_leave_the_payments_platforms_objects_alone() -> None:
+    """Commerce Payments owns PaymentAuthorization, Payment, Refund and PaymentGatewayLog."""
     commerce = load_salesforce_mapping().profiles["commerce"]
 
     keys = {name: (r.sobject, r.key_field) for name, r in commerce.records.items()}
     assert keys == {
-        "authorization": ("PaymentAuthorization", "CKO_Payment_Id__c"),
-        "payment": ("Payment", "CKO_Action_Id__c"),
-        "refund": ("Refund", "CKO_Action_Id__c"),
-        "log": ("PaymentGatewayLog", "CKO_Log_Id__c"),
+        "log": ("CKO_Integration_Log__c", "CKO_Log_Id__c"),
         "order": ("Order", None),
         "dispute_case": ("Case", "CKO_Dispute_Id__c"),
     }
-    assert commerce.records["authorization"].constants == {"ProcessingMode": "External"}
-    assert set(commerce.status_maps["action"].values()) <= {
-        "Draft",
-        "Pending",
-        "Processed",
-        "Canceled",
-        "Failed",
-    }
-    assert set(commerce.status_maps["authorization"]) == set(PaymentStatus)
+    assert "payment" not in commerce.records["log"].fields
+    assert set(commerce.status_maps["payment"]) == set(PaymentStatus)
+
+
+def test_a_commerce_override_of_the_old_platform_records_is_refused(tmp_path: Path) -> None:
+    """Orgs that renamed fields of the old records learn at start-up, not at the first write."""
+    override = tmp_path / "mapping.yaml"
+    override.write_text(
+        "profiles: {commerce: {records: {refund: {sobject: Refund, key_kind: external_id, "
+        "key_field: CKO_Action_Id__c, fields: {amount: {name: Amount, type: currency}}}}}}"
+    )
+
+    with pytest.raises(SalesforceMappingError, match="record 'refund': unknown record"):
+        load_salesforce_mapping(override)
 
 
 def test_a_partial_override_renames_one_field_and_keeps_the_rest(tmp_path: Path) -> None:
@@ -118,7 +126,7 @@ def test_a_partial_override_renames_one_field_and_keeps_the_rest(tmp_path: Path)
     assert payment.fields["amount"].name == "Amount__c"
     assert mapping.profiles["custom"].status_maps["payment"]["Captured"] == "Paid"
     assert mapping.profiles["custom"].status_maps["payment"]["Voided"] == "Voided"
-    assert mapping.profiles["commerce"].records["payment"].sobject == "Payment"
+    assert mapping.profiles["commerce"].records["order"].sobject == "Order"
 
 
 def test_an_empty_override_file_means_the_defaults(tmp_path: Path) -> None:
@@ -140,9 +148,8 @@ def test_an_empty_override_file_means_the_defaults(tmp_path: Path) -> None:
             ["profile 'custom'", "record 'action'", "field 'payment'", "references"],
         ),
         (
-            "profiles: {commerce: {records: {refund: {fields: "
-            "{amout: {name: X__c, type: text}}}}}}",
-            ["profile 'commerce'", "record 'refund'", "field 'amout'", "unknown field"],
+            "profiles: {commerce: {records: {order: {fields: {amout: {name: X__c, type: text}}}}}}",
+            ["profile 'commerce'", "record 'order'", "field 'amout'", "unknown field"],
         ),
         (
             "profiles: {custom: {records: {payment: {fields: {status: {name: 'Status c'}}}}}}",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from paybridge.adapters.salesforce.models import encode_json
 from paybridge.domain.order_payments import OrderTotals
+from paybridge.domain.settlement import Settlement, settlement_totals
 from paybridge.mapping.salesforce_fields import (
     FieldMapping,
     ProfileMapping,
@@ -19,10 +21,12 @@ from paybridge.mapping.salesforce_records import (
     ActionSnapshot,
     CaseAssignment,
     DisputeSnapshot,
+    LinkSnapshot,
     LogSnapshot,
     PaymentSnapshot,
     SalesforceRecord,
     dispute_records,
+    link_records,
     log_records,
     payment_records,
 )
@@ -127,6 +131,10 @@ def test_custom_payment_record_holds_the_full_state_in_major_units(custom: Profi
         # The market's reporting fields; one the market does not set is written empty.
         "Business_Unit__c": "EU Retail",
         "Settlement_Entity__c": None,
+        # Nothing settled yet: written empty (a full-state upsert).
+        "Fees__c": None,
+        "Net_Amount__c": None,
+        "Settlement_Currency__c": None,
     }
 
 
@@ -146,8 +154,67 @@ def test_custom_actions_point_at_their_payment_by_external_id(custom: ProfileMap
         "Reference__c": None,
         "Requested_At__c": "2026-03-01T09:15:00.000Z",
         "Processed_At__c": "2026-03-01T09:15:02.000Z",
+        "Expires_At__c": None,
+        **dict.fromkeys(UNSETTLED_FIELDS),
     }
     assert actions[0].fields["Type__c"] == "Authorization"
+
+
+UNSETTLED_FIELDS = (
+    "Fees__c", "Processing_Fees__c", "Scheme_Fees__c", "Interchange_Fees__c", "Net_Amount__c",
+    "Settlement_Currency__c", "Payout_Id__c", "Settled_On__c",
+)  # fmt: skip
+
+CAPTURE_SETTLEMENT = Settlement(
+    checkout_action_id="act_capture",
+    checkout_payment_id="pay_abc",
+    action_type="capture",
+    currency="GBP",
+    processed_at=datetime(2026, 3, 2, 23, 59, tzinfo=UTC),
+    settled_on=date(2026, 3, 2),
+    gross_minor=5200,
+    processing_fees_minor=60,
+    scheme_fees_minor=7,
+    interchange_minor=20,
+    payout_id="po_42",
+)
+
+
+def test_a_settled_capture_carries_its_fees_net_and_payout_in_the_settlement_currency(
+    custom: ProfileMapping,
+) -> None:
+    capture = replace(ACTIONS[1], settlement=CAPTURE_SETTLEMENT)
+    totals = settlement_totals([CAPTURE_SETTLEMENT])[0]
+    records = payment_records(custom, replace(_payment(), settlement=totals), [capture])
+
+    (action,) = _by_sobject(records, "CKO_Payment_Action__c")
+    assert {name: action.fields[name] for name in UNSETTLED_FIELDS} == {
+        "Fees__c": Decimal("0.87"),
+        "Processing_Fees__c": Decimal("0.60"),
+        "Scheme_Fees__c": Decimal("0.07"),
+        "Interchange_Fees__c": Decimal("0.20"),
+        "Net_Amount__c": Decimal("51.13"),
+        "Settlement_Currency__c": "GBP",
+        "Payout_Id__c": "po_42",
+        "Settled_On__c": "2026-03-02",
+    }
+    (payment,) = _by_sobject(records, "CKO_Payment__c")
+    assert (payment.fields["Fees__c"], payment.fields["Net_Amount__c"]) == (
+        Decimal("0.87"),
+        Decimal("51.13"),
+    )
+    assert payment.fields["Settlement_Currency__c"] == "GBP"
+
+
+def test_an_authorization_carries_its_expiry(custom: ProfileMapping) -> None:
+    expires = datetime(2026, 3, 8, 9, 15, tzinfo=UTC)
+    authorization = replace(ACTIONS[0], expires_at=expires)
+
+    (action,) = _by_sobject(
+        payment_records(custom, _payment(), [authorization]), "CKO_Payment_Action__c"
+    )
+
+    assert action.fields["Expires_At__c"] == "2026-03-08T09:15:00.000Z"
 
 
 def test_parents_come_first_and_the_order_update_last(custom: ProfileMapping) -> None:
@@ -204,70 +271,18 @@ def test_datetimes_are_utc_with_z_whatever_their_zone(custom: ProfileMapping) ->
     assert record.fields["Last_Event_At__c"] == "2026-03-01T09:00:00.000Z"
 
 
-def test_commerce_writes_an_authorization_a_payment_per_capture_and_refunds(
-    commerce: ProfileMapping,
+def test_commerce_writes_only_the_order_of_a_payment(
+    commerce: ProfileMapping, custom: ProfileMapping
 ) -> None:
-    records = payment_records(commerce, _payment(), ACTIONS)
+    """The payments platform owns PaymentAuthorization, Payment and Refund (gateway adapter)."""
+    for status in ("Pending", "Authorized", "Partially Refunded", "Declined"):
+        records = payment_records(commerce, _payment(status=status), ACTIONS)
 
-    assert [record.sobject for record in records] == [
-        "PaymentAuthorization",
-        "Payment",
-        "Payment",
-        "Refund",
-        "Order",
-    ]
-    authorization, first_capture, _, refund, _ = records
-    assert authorization.key_field == "CKO_Payment_Id__c"
-    assert authorization.fields == {
-        "ProcessingMode": "External",
-        "AccountId": ACCOUNT_ID,
-        "Amount": Decimal("149.90"),
-        "Status": "Processed",
-        "GatewayRefNumber": "pay_abc",
-        "GatewayResultCode": "10000",
-        "GatewayResultCodeDescription": "Approved",
-        "Date": "2026-03-01T09:15:00.000Z",
-    }
-    assert (first_capture.key_field, first_capture.key_value) == ("CKO_Action_Id__c", "act_2cap")
-    assert first_capture.fields == {
-        "ProcessingMode": "External",
-        "AccountId": ACCOUNT_ID,
-        "Amount": Decimal("60.00"),
-        "Status": "Processed",
-        "GatewayRefNumber": "act_2cap",
-        "GatewayResultCode": "10000",
-        "Date": "2026-03-01T09:15:02.000Z",
-        "CKO_Payment_Id__c": "pay_abc",
-        "PaymentAuthorization": {"CKO_Payment_Id__c": "pay_abc"},
-        "Type": "Capture",
-    }
-    assert refund.key_value == "act_5ref"
-    assert refund.fields["Type"] == "Referenced"
-    assert refund.fields["Amount"] == Decimal("25.00")
-    assert "PaymentAuthorization" not in refund.fields
-
-
-def test_commerce_payment_without_authorization_is_a_sale(commerce: ProfileMapping) -> None:
-    paid = _action("act_paid", "capture", "Succeeded", 14990)
-
-    records = payment_records(commerce, _payment(status="Captured"), [paid])
-
-    assert [record.sobject for record in records] == ["Payment", "Order"]
-    assert records[0].fields["Type"] == "Sale"
-    assert "PaymentAuthorization" not in records[0].fields
-
-
-def test_commerce_pending_and_declined_statuses_map_to_the_platform_values(
-    commerce: ProfileMapping,
-) -> None:
-    pending = payment_records(commerce, _payment(status="Pending"), [])[0]
-    declined = payment_records(commerce, _payment(status="Declined"), [])[0]
-    refund = _action("act_r", "refund", "Requested", 100)
-    requested = _by_sobject(payment_records(commerce, _payment(), [refund]), "Refund")[0]
-
-    assert pending.fields["Status"] == "Pending"
-    assert declined.fields["Status"] == "Failed"
-    assert requested.fields["Status"] == "Pending"
+        assert [record.sobject for record in records] == ["Order"]
+        custom_order = _by_sobject(
+            payment_records(custom, _payment(status=status), ACTIONS), "Order"
+        )
+        assert records[0] == custom_order[0]
 
 
 def test_a_renamed_or_removed_field_is_what_gets_written(tmp_path: Path) -> None:
@@ -320,17 +335,19 @@ def test_custom_log_records_link_to_the_payment_when_there_is_one(custom: Profil
     assert "Payment__r" not in unlinked.fields
 
 
-def test_commerce_logs_are_gateway_logs_with_short_messages(commerce: ProfileMapping) -> None:
-    (failed,) = log_records(commerce, [_log()])
-    (ok,) = log_records(commerce, [_log(level="info", http_status=200, error_code=None)])
+def test_commerce_logs_are_integration_logs_without_a_payment_lookup(
+    commerce: ProfileMapping, custom: ProfileMapping
+) -> None:
+    (log,) = log_records(commerce, [_log()])
+    (custom_log,) = log_records(custom, [_log()])
 
-    assert failed.sobject == "PaymentGatewayLog"
-    assert failed.fields["InteractionStatus"] == "Failed"
-    assert failed.fields["IsNotification"] == "No"
-    assert failed.fields["GatewayRefNumber"] == "act_2cap"
-    assert failed.fields["GatewayResultCode"] == "422"
-    assert len(failed.fields["GatewayMessage"]) == 255
-    assert ok.fields["InteractionStatus"] == "Success"
+    assert (log.sobject, log.key_field, log.key_value) == (
+        "CKO_Integration_Log__c",
+        "CKO_Log_Id__c",
+        "log-1",
+    )
+    assert "Payment__r" not in log.fields  # commerce orgs have no CKO_Payment__c to point at
+    assert log.fields == {k: v for k, v in custom_log.fields.items() if k != "Payment__r"}
 
 
 def test_a_dispute_becomes_a_case_keyed_by_the_dispute_id(custom: ProfileMapping) -> None:
@@ -386,18 +403,14 @@ def test_a_dispute_of_an_unknown_payment_has_no_payment_link(commerce: ProfileMa
 
 
 def test_reporting_fields_go_where_the_mapping_says(commerce: ProfileMapping) -> None:
-    authorization = commerce.records["authorization"].model_copy(
+    order = commerce.records["order"].model_copy(
         update={"metadata_fields": {"business_unit": FieldMapping(name="BU__c", type="text")}}
     )
-    profile = commerce.model_copy(
-        update={"records": {**commerce.records, "authorization": authorization}}
-    )
+    profile = commerce.model_copy(update={"records": {**commerce.records, "order": order}})
 
-    records = payment_records(profile, _payment(), ACTIONS)
+    (record,) = payment_records(profile, _payment(), ACTIONS)
 
-    (auth,) = _by_sobject(records, "PaymentAuthorization")
-    assert auth.fields["BU__c"] == "EU Retail"
-    assert all("BU__c" not in r.fields for r in records if r.sobject != "PaymentAuthorization")
+    assert record.fields["BU__c"] == "EU Retail"
 
 
 def test_order_fields_come_from_all_the_orders_payments(custom: ProfileMapping) -> None:
@@ -417,3 +430,71 @@ def test_order_fields_come_from_all_the_orders_payments(custom: ProfileMapping) 
     assert shown.fields["CKO_Payment_Status__c"] == "Captured"
     assert shown.fields["CKO_Amount_Captured__c"] == Decimal("299.80")
     assert shown.fields["CKO_Amount_Refunded__c"] == Decimal("25.00")
+
+
+# --- multi-currency orgs ---------------------------------------------------------------------
+
+
+def _multi_currency(tmp_path: Path, profile: str) -> ProfileMapping:
+    override = tmp_path / "mapping.yaml"
+    override.write_text(f"profiles: {{{profile}: {{multi_currency: true}}}}")
+    return load_salesforce_mapping(override).profiles[profile]
+
+
+def test_a_multi_currency_org_gets_the_payments_currency_on_every_record_it_owns(
+    tmp_path: Path,
+) -> None:
+    profile = _multi_currency(tmp_path, "custom")
+    actions = [
+        _action("act_auth", "authorization", "Succeeded", 14990),
+        _action("act_cap", "capture", "Succeeded", 10000),
+        _action("act_ref", "refund", "Succeeded", 2500),
+    ]
+
+    records = payment_records(profile, _payment(currency="gbp"), actions)
+
+    owned = [record for record in records if record.sobject != "Order"]
+    assert len(owned) >= 3
+    assert {record.fields.get("CurrencyIsoCode") for record in owned} == {"GBP"}
+    # The Order is the org's, updated by Id: its currency is the one the payment was taken in.
+    (order,) = _by_sobject(records, "Order")
+    assert "CurrencyIsoCode" not in order.fields
+
+
+def test_a_multi_currency_commerce_org_gets_currency_only_on_the_cases_it_owns(
+    tmp_path: Path,
+) -> None:
+    """In `commerce` paybridge owns no payment record (the payments platform does)."""
+    profile = _multi_currency(tmp_path, "commerce")
+    dispute = DisputeSnapshot(id="dsp_1", status="evidence_required", currency="USD")
+
+    records = payment_records(profile, _payment(currency="gbp"), ACTIONS)
+    (case,) = dispute_records(profile, dispute, None)
+
+    assert [(r.sobject, "CurrencyIsoCode" in r.fields) for r in records] == [("Order", False)]
+    assert case.fields["CurrencyIsoCode"] == "USD"
+
+
+def test_disputes_and_links_carry_their_own_currency(tmp_path: Path) -> None:
+    profile = _multi_currency(tmp_path, "custom")
+    dispute = DisputeSnapshot(id="dsp_1", status="evidence_required", currency="USD")
+    link = LinkSnapshot(
+        checkout_link_id="pl_1", order_id=ORDER_ID, status="Active", currency="SEK", amount_minor=1
+    )
+
+    (case,) = dispute_records(profile, dispute, _payment(currency="EUR"))
+    (link_record,) = link_records(profile, link)
+    (log,) = log_records(profile, [_log()])
+
+    assert case.fields["CurrencyIsoCode"] == "USD"
+    assert link_record.fields["CurrencyIsoCode"] == "SEK"
+    assert "CurrencyIsoCode" not in log.fields  # a log holds no money
+
+
+def test_a_single_currency_org_never_gets_currency_iso_code(custom: ProfileMapping) -> None:
+    """The shipped default: a single-currency org has no CurrencyIsoCode field and refuses it."""
+    dispute = DisputeSnapshot(id="dsp_1", status="evidence_required", currency="USD")
+    records = payment_records(custom, _payment(), [_action("act_1", "capture", "Succeeded", 1)])
+    records += dispute_records(custom, dispute, None)
+
+    assert not any("CurrencyIsoCode" in record.fields for record in records)

@@ -34,6 +34,7 @@ PICKLIST_MAPS = {
     ("custom", "action", "type"): "action_type",
     ("custom", "log", "direction"): "direction",
     ("custom", "payment_link", "status"): "payment_link",
+    ("commerce", "log", "direction"): "direction",
 }
 
 

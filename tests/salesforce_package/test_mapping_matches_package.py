@@ -13,7 +13,7 @@ import pytest
 from paybridge.domain.status import PaymentStatus
 from paybridge.mapping.salesforce_fields import SalesforceMapping, load_salesforce_mapping
 from tests.salesforce_package.mapping_check import field_api_name, is_custom, mapping_problems
-from tests.salesforce_package.package import APP, COMMERCE, Package, load_package
+from tests.salesforce_package.package import APP, Package, load_package
 
 COMMERCE_OBJECTS = frozenset({"PaymentAuthorization", "Payment", "Refund", "PaymentGatewayLog"})
 
@@ -87,9 +87,9 @@ def test_payment_status_picklist_holds_the_paybridge_vocabulary(package: Package
 
 
 def test_commerce_fields_live_only_in_the_commerce_directory(package: Package) -> None:
-    """force-app must deploy to orgs without Payments/OMS/Commerce licences."""
+    """force-app must deploy to orgs without Payments/OMS/Commerce licences; force-commerce
+    holds only its own objects' fields: paybridge no longer writes the platform's objects."""
     for (sobject, _), field in package.fields.items():
-        if sobject in COMMERCE_OBJECTS:
-            assert field.package_dir == COMMERCE, field.qualified
-        else:
-            assert field.package_dir == APP, field.qualified
+        assert sobject not in COMMERCE_OBJECTS, field.qualified
+        owner = package.custom_objects.get(sobject, APP)
+        assert field.package_dir == owner, field.qualified

@@ -35,8 +35,10 @@ STANDARD_OBJECTS = frozenset(
 STANDARD_FIELDS_WITH_FLS = frozenset(
     {"Case.AccountId", "Case.Origin", "Case.Priority", "Case.Subject"}
 )
-# Standard fields without field-level security: Case.Status is required on every Case (its
-# access follows the object's), so a permission set cannot name it.
+# Standard fields without field-level security: Case.Status is required on every Case (not
+# Nillable in the Case object reference above, defaulted on create). Universally required fields
+# override field-level security (Salesforce Help, "What Determines Field Access?"), and a
+# permission set naming a required field does not deploy, so its access follows the object's.
 STANDARD_FIELDS_WITHOUT_FLS = frozenset({"Case.Status"})
 # From @salesforce/types metadata.d.ts (ExternalCredentialParamType, NamedCredential types).
 EXTERNAL_PARAM_TYPES = frozenset(
@@ -107,7 +109,21 @@ def _component(path: Path) -> str:
             ".externalServiceRegistration-meta.xml",
         ),
         "customMetadata": ("CustomMetadata", ".md-meta.xml"),
+        "flows": ("Flow", ".flow-meta.xml"),
+        "quickActions": ("QuickAction", ".quickAction-meta.xml"),
+        "paymentGatewayProviders": ("PaymentGatewayProvider", ".paymentGatewayProvider-meta.xml"),
     }
+    if parts[0] == "email":  # a folder, and its templates as <Folder>/<Name>
+        if len(parts) == 2:
+            assert name.endswith(".emailFolder-meta.xml"), f"unexpected file {rel}"
+            return f"EmailTemplate:{name.removesuffix('.emailFolder-meta.xml')}"
+        assert len(parts) == 3, f"unexpected file {rel}"
+        assert name.endswith((".email", ".email-meta.xml")), f"unexpected file {rel}"
+        return f"EmailTemplate:{parts[1]}/{name.removesuffix('-meta.xml').removesuffix('.email')}"
+    if parts[0] == "lwc":
+        # Every file of a bundle folder is one component; __tests__ is in .forceignore.
+        assert len(parts) >= 3, f"unexpected file {rel}"
+        return f"LightningComponentBundle:{parts[1]}"
     if parts[0] in simple:
         kind, suffix = simple[parts[0]]
         assert name.endswith(suffix), f"unexpected file {rel}"
@@ -135,7 +151,7 @@ def test_the_expected_component_list_matches_the_source_files() -> None:
     for package_dir in load_package().package_dirs:
         for path in (ROOT / package_dir).rglob("*"):
             if path.is_file() and not path.name.endswith(".cls-meta.xml"):
-                if path.name.endswith(".trigger-meta.xml"):
+                if path.name.endswith(".trigger-meta.xml") or "__tests__" in path.parts:
                     continue
                 found.add(_component(path))
     lines = COMPONENTS_FILE.read_text(encoding="utf-8").splitlines()
@@ -284,12 +300,25 @@ def test_the_integration_user_may_write_every_field_the_custom_profile_writes() 
     assert needed - _editable_fields("Paybridge_Integration") == set()
 
 
-def test_the_commerce_integration_user_may_write_every_custom_field_it_writes() -> None:
-    needed = {f for f in _written_fields_needing_fls("commerce") if f.endswith("__c")}
-    editable = _editable_fields("Paybridge_Integration") | _editable_fields(
-        "Paybridge_Integration_Commerce"
-    )
-    assert needed - editable == set()
+def test_no_permission_set_names_currency_iso_code() -> None:
+    """Multi-currency orgs get CurrencyIsoCode written (mapping `multi_currency`), but the field
+    exists only where multiple currencies are enabled (Object Reference: "available only if the
+    multicurrency feature is enabled"), so a permission set naming it could not deploy to a
+    single-currency org. `paybridge salesforce check` sees it in the integration user's
+    describe."""
+    for name, (_, root) in _permission_sets().items():
+        fields = {child_text(grant, "field") or "" for grant in children(root, "fieldPermissions")}
+        assert not {field for field in fields if field.endswith(".CurrencyIsoCode")}, name
+
+
+def test_the_integration_user_may_write_every_field_the_commerce_profile_writes() -> None:
+    """The commerce profile writes only what `custom` writes (logs, Order fields, Cases): the
+    payments platform owns PaymentAuthorization, Payment, Refund and PaymentGatewayLog."""
+    needed = _written_fields_needing_fls("commerce")
+    assert needed
+    assert needed - _editable_fields("Paybridge_Integration") == set()
+    written = {r.sobject for r in load_salesforce_mapping().profiles["commerce"].records.values()}
+    assert written.isdisjoint({"PaymentAuthorization", "Payment", "Refund", "PaymentGatewayLog"})
 
 
 def test_users_get_the_principal_the_flow_actions_and_the_dispute_record_type() -> None:

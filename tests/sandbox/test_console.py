@@ -103,3 +103,33 @@ async def test_closing_cancels_deliveries_in_flight() -> None:
     assert sender.in_flight() == 1
     await sender.aclose()
     assert sender.in_flight() == 0
+
+
+async def test_the_console_asks_for_settlement_and_shows_fees_and_net(
+    sandbox: Sandbox, browser: httpx.AsyncClient
+) -> None:
+    created = await browser.post(
+        "/sandbox/payments", data={"amount": "80.00", "currency": "EUR", "capture": "true"}
+    )
+    location = created.headers["location"]
+    pid = location.split("/")[-1].split("?")[0]
+
+    async def captured_in_salesforce() -> bool:
+        record = sandbox.salesforce.get("CKO_Payment__c", "CKO_Payment_Id__c", pid)
+        return record is not None and record["Status__c"] == "Captured"
+
+    await eventually(captured_in_salesforce)
+    asked = await browser.post(f"/sandbox/payments/{pid}/settlement")
+    assert asked.status_code == 303
+    assert "Settlement%20of%201%20action" in asked.headers["location"]
+
+    page = await browser.get(asked.headers["location"])
+    # 80.00 less the simulator's documented fees: 0.16 + 0.06 + 0.82.
+    for expected in ("Fees and settlement", "1.04", "78.96", "Ask Checkout.com for fees"):
+        assert expected in page.text
+
+    async def net_in_salesforce() -> bool:
+        record = sandbox.salesforce.get("CKO_Payment__c", "CKO_Payment_Id__c", pid)
+        return record is not None and str(record.get("Net_Amount__c")) == "78.96"
+
+    await eventually(net_in_salesforce)

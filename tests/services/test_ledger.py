@@ -62,9 +62,10 @@ async def test_webhook_first_then_the_create_answer_is_one_capture(
         await uow.commit()
 
     body = (await client.get(f"/v1/payments/{pid}")).json()
+    # Listed as they happened: the authorization recorded second still opens the timeline.
     assert [(a["action_id"], a["type"]) for a in body["actions"]] == [
-        ("act_real", "capture"),
         (f"{pid}:authorization", "authorization"),
+        ("act_real", "capture"),
     ]
     assert body["status"] == "Captured"
     assert body["amounts"]["captured"] == "50.00"

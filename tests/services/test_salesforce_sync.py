@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from paybridge.services.salesforce_logs import SYNC_LOGS_TASK, add_integration_l
 from paybridge.worker.tasks import build_handlers, build_worker
 from tests.api.payloads import payment_body
 from tests.salesforce_env import (
+    ORDER_ID,
     Env,
     log_row,
     log_statuses,
@@ -341,3 +343,39 @@ async def test_logs_salesforce_refused_go_out_again_when_asked(
         assert list((await log_statuses(env.container)).values()) == ["synced"]
         assert len(sim.records["CKO_Integration_Log__c"]) == 1
         assert await env.container.salesforce_sync.resend_failed_logs() == 0
+
+
+async def test_a_multi_currency_org_gets_each_records_currency_once_it_is_active(
+    pg_url: str, checkout_sim: CheckoutSimulator, sim: SalesforceSimulator, tmp_path: Path
+) -> None:
+    """CurrencyIsoCode is a restricted picklist of the org's active currencies: a payment in a
+    currency the org has not activated is parked with the reason, and written once it is."""
+    sim.multi_currency("USD")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("profiles: {custom: {multi_currency: true}}")
+    async with salesforce_env(pg_url, sim, checkout_sim, mapping_file=str(mapping)) as env:
+        checkout_id = await seed_payment(env.container, 1, order_id=ORDER_ID, status_events=2)
+
+        await env.drain()
+
+        refused = await view(env, checkout_id)
+        assert PICKLIST_ERROR in refused["salesforce"]["last_error"]
+        assert "CurrencyIsoCode" in refused["salesforce"]["last_error"]
+
+        sim.multi_currency("USD", "EUR")  # the admin activates EUR and retries
+        async with env.container.uow() as uow:
+            await uow.outbox.retry_dead(now=env.clock.now, kind=SYNC_PAYMENT_TASK)
+            await uow.commit()
+        await env.drain()
+
+        payment = sim.get("CKO_Payment__c", "CKO_Payment_Id__c", checkout_id)
+        assert payment is not None
+        assert payment["CurrencyIsoCode"] == "EUR"
+        actions = sim.find("CKO_Payment_Action__c", "Payment__c", payment["Id"])
+        assert len(actions) == 2
+        assert {action["CurrencyIsoCode"] for action in actions} == {"EUR"}
+        # The Order keeps its own currency; logs hold no money.
+        assert "CurrencyIsoCode" not in sim.records["Order"][ORDER_ID]
+        assert all(
+            "CurrencyIsoCode" not in log for log in sim.records["CKO_Integration_Log__c"].values()
+        )

@@ -113,7 +113,7 @@ async def test_a_payment_is_written_in_one_composite_call_with_its_relationships
     assert sim.api_calls == 2
 
 
-async def test_commerce_records_link_payment_to_authorization(
+async def test_commerce_records_leave_the_platforms_payment_objects_alone(
     sim: SalesforceSimulator, client: SalesforceClient
 ) -> None:
     records = payment_records(
@@ -123,12 +123,9 @@ async def test_commerce_records_link_payment_to_authorization(
     results = await client.composite_records(records, all_or_none=False)
 
     assert all(result.ok for result in results)
-    authorization = sim.get("PaymentAuthorization", "CKO_Payment_Id__c", "pay_abc")
-    payment = sim.get("Payment", "CKO_Action_Id__c", "act_2")
-    assert authorization is not None
-    assert payment is not None
-    assert payment["PaymentAuthorizationId"] == authorization["Id"]
-    assert payment["ProcessingMode"] == "External"
+    assert {record.sobject for record in records} <= {"Order"}
+    for platform_owned in ("PaymentAuthorization", "Payment", "Refund", "PaymentGatewayLog"):
+        assert not sim.records.get(platform_owned)
 
 
 async def test_all_or_none_rolls_back_on_a_restricted_picklist_value(
@@ -180,10 +177,11 @@ async def test_the_simulator_enforces_25_subrequests_and_200_records(
         ],
     }
     records = [
-        {"attributes": {"type": "Payment"}, "CKO_Action_Id__c": f"act_{n}"} for n in range(201)
+        {"attributes": {"type": "CKO_Payment_Action__c"}, "CKO_Action_Id__c": f"act_{n}"}
+        for n in range(201)
     ]
-    mixed = [{"attributes": {"type": "Refund"}, "CKO_Action_Id__c": "act_1"}]
-    collections = f"{base}/composite/sobjects/Payment/CKO_Action_Id__c"
+    mixed = [{"attributes": {"type": "CKO_Integration_Log__c"}, "CKO_Action_Id__c": "act_1"}]
+    collections = f"{base}/composite/sobjects/CKO_Payment_Action__c/CKO_Action_Id__c"
 
     too_many_subrequests = await http.post(f"{base}/composite", json=composite, headers=headers)
     too_many_records = await http.patch(collections, json={"records": records}, headers=headers)
@@ -193,7 +191,7 @@ async def test_the_simulator_enforces_25_subrequests_and_200_records(
     assert too_many_records.status_code == 400
     assert too_many_records.json()[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
     assert mixed_types.status_code == 400
-    assert sim.records["Payment"] == {}
+    assert not sim.records.get("CKO_Payment_Action__c")
 
 
 async def test_collections_upsert_counts_one_call_and_reports_each_record(
@@ -201,18 +199,24 @@ async def test_collections_upsert_counts_one_call_and_reports_each_record(
 ) -> None:
     records = [
         collection_record(
-            SalesforceRecord("Refund", "external_id", "CKO_Action_Id__c", f"act_{n}", {"Amount": n})
+            SalesforceRecord(
+                "CKO_Payment_Action__c",
+                "external_id",
+                "CKO_Action_Id__c",
+                f"act_{n}",
+                {"Amount__c": n},
+            )
         )
         for n in range(150)
     ]
     sim.lock_rows_next(1)
 
-    results = await client.collections_upsert("Refund", "CKO_Action_Id__c", records)
+    results = await client.collections_upsert("CKO_Payment_Action__c", "CKO_Action_Id__c", records)
 
     assert results[0].success is False
     assert results[0].errors[0].error_code == "UNABLE_TO_LOCK_ROW"
     assert all(result.success and result.created for result in results[1:])
-    assert len(sim.records["Refund"]) == 149
+    assert len(sim.records["CKO_Payment_Action__c"]) == 149
     assert sim.api_calls == 1
 
 

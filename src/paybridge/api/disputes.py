@@ -23,7 +23,7 @@ from paybridge.api.deps import (
 from paybridge.api.openapi import json_request_body
 from paybridge.api.responses import MUTATING_ERRORS, READ_ERRORS
 from paybridge.container import Container
-from paybridge.domain.evidence import MAX_FILE_BYTES, accepted_file_type
+from paybridge.domain.evidence import MAX_FILE_BYTES, EvidenceFileType, accepted_file_type
 from paybridge.errors import (
     ErrorDetail,
     PayloadTooLarge,
@@ -68,7 +68,19 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "declared Content-Type must match its content.",
                         }
                     },
-                }
+                },
+                # OpenAPI 3.0.3 Encoding Object: the `file` part's own Content-Type.
+                "encoding": {"file": {"contentType": ", ".join(EvidenceFileType)}},
+                "examples": {
+                    "deliveryNote": {
+                        "summary": "A delivery note as a PDF",
+                        "description": "Sent as `multipart/form-data; boundary=…` with one part: "
+                        '`Content-Disposition: form-data; name="file"; '
+                        'filename="delivery-note.pdf"` and `Content-Type: application/pdf`, '
+                        "then the file's bytes.",
+                        "value": {"file": "%PDF-1.7 … (the file's bytes)"},
+                    }
+                },
             }
         },
     }

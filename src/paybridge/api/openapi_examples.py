@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from paybridge.schemas.actions import ActionAccepted
-from paybridge.schemas.disputes import DisputeList, DisputeRead
+from paybridge.schemas.disputes import DisputeList, DisputeRead, EvidenceFileRead
+from paybridge.schemas.payment_links import PaymentLinkList, PaymentLinkRead
 from paybridge.schemas.payments import PaymentList, PaymentRead
 
 _PAYMENT: dict[str, Any] = {
@@ -95,6 +96,34 @@ _ACCEPTED_CAPTURE: dict[str, Any] = {
     "payment": _CAPTURED_PAYMENT,
 }
 
+_PAYMENT_LINK: dict[str, Any] = {
+    "link_id": "pl_ELqQJXdXzabU",
+    "url": "https://pay.sandbox.checkout.com/link/pl_ELqQJXdXzabU",
+    "status": "Active",
+    "expires_at": "2026-11-09T10:15:03Z",
+    "amount": "149.90",
+    "amount_minor": 14990,
+    "currency": "EUR",
+    "reference": "00000100",
+    "order_id": "8015g00000AbCdEAAV",
+    "payment_id": None,
+    "created_at": "2026-11-02T10:15:03Z",
+}
+
+_PAID_LINK: dict[str, Any] = {
+    **_PAYMENT_LINK,
+    "status": "Paid",
+    "payment_id": "pay_mbabizu24mvu3mela5njyhpit4",
+}
+
+_EVIDENCE_FILE: dict[str, Any] = {
+    "file_id": "file_6lbss42ezvoufcb2beo76rvwly",
+    "dispute_id": "dsp_rbhwd2qrg13uhrp2newf",
+    "filename": "delivery-note.pdf",
+    "content_type": "application/pdf",
+    "size_bytes": 48213,
+}
+
 _EXAMPLES: dict[tuple[str, str], tuple[type[BaseModel], dict[str, Any]]] = {
     ("createPayment", "201"): (PaymentRead, _PAYMENT),
     ("getPayment", "200"): (PaymentRead, _PAYMENT),
@@ -102,6 +131,10 @@ _EXAMPLES: dict[tuple[str, str], tuple[type[BaseModel], dict[str, Any]]] = {
     ("capturePayment", "202"): (ActionAccepted, _ACCEPTED_CAPTURE),
     ("getDispute", "200"): (DisputeRead, _DISPUTE),
     ("listDisputes", "200"): (DisputeList, {"disputes": [_DISPUTE]}),
+    ("uploadDisputeEvidenceFile", "201"): (EvidenceFileRead, _EVIDENCE_FILE),
+    ("createPaymentLink", "201"): (PaymentLinkRead, _PAYMENT_LINK),
+    ("getPaymentLink", "200"): (PaymentLinkRead, _PAID_LINK),
+    ("listPaymentLinks", "200"): (PaymentLinkList, {"links": [_PAID_LINK, _PAYMENT_LINK]}),
 }
 
 

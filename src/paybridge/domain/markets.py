@@ -65,6 +65,8 @@ class Market:
     failure_url: str | None = None
     billing_descriptor: Descriptor | None = None
     metadata: tuple[tuple[str, str], ...] = ()
+    # Hours an authorization of a method lasts, where it differs from Checkout.com's default.
+    authorization_validity_h: tuple[tuple[str, float], ...] = ()
 
     @property
     def has_rule(self) -> bool:

@@ -170,6 +170,9 @@ class _MarketIn(BaseModel):
     metadata: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,50}$")], MetadataValue] = Field(
         default_factory=dict
     )
+    authorization_validity_h: dict[MethodName, Annotated[float, Field(gt=0, le=24 * 90)]] = Field(
+        default_factory=dict
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -287,6 +290,7 @@ def _to_market(market: _MarketIn) -> Market:
         failure_url=market.failure_url,
         billing_descriptor=Descriptor(descriptor.name, descriptor.city) if descriptor else None,
         metadata=tuple((name, metadata_text(value)) for name, value in market.metadata.items()),
+        authorization_validity_h=tuple(market.authorization_validity_h.items()),
     )
 
 

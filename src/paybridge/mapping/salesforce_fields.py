@@ -63,11 +63,13 @@ RECORD_FIELDS: dict[str, dict[str, frozenset[str]]] = {
         "payment": _names(
             "checkout_payment_id order_id account_id reference status currency amount "
             "authorized_amount captured_amount refunded_amount payment_method card_last4 "
-            "response_code response_summary market disputed last_event_at version"
+            "response_code response_summary market disputed last_event_at version "
+            "fees net_amount settlement_currency"
         ),
         "action": _names(
             "checkout_action_id payment type status amount response_code reference "
-            "requested_at processed_at"
+            "requested_at processed_at expires_at fees processing_fees scheme_fees interchange "
+            "net_amount settlement_currency payout_id settled_on"
         ),
         "log": _names(
             "id payment level operation direction http_status duration_ms correlation_id "
@@ -81,22 +83,13 @@ RECORD_FIELDS: dict[str, dict[str, frozenset[str]]] = {
             "checkout_payment_id"
         ),
     },
+    # Commerce Payments owns PaymentAuthorization, Payment, Refund and PaymentGatewayLog (the
+    # gateway adapter in the package feeds them); paybridge writes what it writes in `custom`
+    # beside them, without its own payment records to point at.
     "commerce": {
-        "authorization": _names(
-            "checkout_payment_id account_id amount currency status gateway_ref_number "
-            "response_code response_summary date"
-        ),
-        "payment": _names(
-            "checkout_action_id authorization account_id amount currency status type "
-            "gateway_ref_number response_code date checkout_payment_id"
-        ),
-        "refund": _names(
-            "checkout_action_id account_id amount currency status gateway_ref_number "
-            "response_code date checkout_payment_id"
-        ),
         "log": _names(
-            "id interaction_status is_notification gateway_ref_number http_status error_code "
-            "message occurred_at checkout_payment_id"
+            "id level operation direction http_status duration_ms correlation_id "
+            "cko_request_id cko_event_id cko_action_id error_code message occurred_at"
         ),
         "order": _names("checkout_payment_id status captured_amount refunded_amount"),
         "dispute_case": _names(
@@ -117,11 +110,7 @@ STATUS_MAPS: dict[str, dict[str, frozenset[str]]] = {
         "payment_link": frozenset({"Active", "Paid", "Expired"}),
     },
     "commerce": {
-        "authorization": _PAYMENT_STATUSES,
         "payment": _PAYMENT_STATUSES,
-        "action": _ACTION_STATUSES,
-        "payment_type": frozenset({"capture", "sale"}),
-        "log_outcome": frozenset({"success", "failed"}),
         "direction": frozenset({"inbound", "outbound"}),
         "dispute": frozenset(),
     },
@@ -225,6 +214,11 @@ class ProfileMapping(_Frozen):
     kind: ProfileKind
     records: dict[str, RecordMapping]
     status_maps: dict[str, dict[str, str]] = Field(default_factory=dict)
+    multi_currency: bool = Field(
+        default=False,
+        description="The org has multiple currencies: every record paybridge owns carries "
+        "`CurrencyIsoCode` = the money's currency (`paybridge salesforce check` tells).",
+    )
 
     def record(self, name: str) -> RecordMapping:
         try:

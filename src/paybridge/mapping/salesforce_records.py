@@ -7,15 +7,15 @@ major-unit Decimals (sent as JSON numbers); datetimes are ISO 8601 UTC strings e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from paybridge.domain.money import to_major
 from paybridge.domain.order_payments import OrderTotals
-from paybridge.domain.status import ActionStatus, ActionType
+from paybridge.domain.settlement import Settlement, SettlementTotals
 from paybridge.mapping.salesforce_fields import (
     FieldMapping,
     FieldType,
@@ -23,6 +23,11 @@ from paybridge.mapping.salesforce_fields import (
     ProfileMapping,
     RecordMapping,
 )
+
+# The standard field of every record in a multi-currency org: a restricted picklist of the org's
+# active currencies, "available only if the multicurrency feature is enabled" (Object Reference,
+# e.g. https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_case.htm).
+CURRENCY_ISO_CODE = "CurrencyIsoCode"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +56,8 @@ class PaymentSnapshot:
     metadata: Mapping[str, str] = field(default_factory=dict)
     disputed: bool = False
     last_event_at: datetime | None = None
+    # Its settled captures and refunds summed, when they settled in one currency.
+    settlement: SettlementTotals | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +73,8 @@ class ActionSnapshot:
     requested_at: datetime | None = None
     processed_at: datetime | None = None
     final: bool | None = None
+    expires_at: datetime | None = None
+    settlement: Settlement | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,20 +151,20 @@ def payment_records(
     """Every record of one payment, parents first (so a composite request can resolve them).
     `order`: the totals of all the payment's Order's payments (else the payment alone)."""
     ordered = sorted(actions, key=lambda action: action.checkout_action_id)
-    if profile.kind == "commerce":
-        records = _commerce_payment_records(profile, payment, ordered)
-    else:
-        records = [_custom_payment(profile, payment)]
+    records: list[SalesforceRecord] = []
+    if profile.kind == "custom":
+        # In `commerce` the payments platform owns the payment's records (gateway adapter).
+        records.append(_custom_payment(profile, payment))
         records += [_custom_action(profile, payment, action) for action in ordered]
+    records = _in_currency(profile, records, payment.currency)
     if payment.order_id:
         records.append(_order(profile, payment, payment.order_id, order))
     return records
 
 
 def log_records(profile: ProfileMapping, logs: Iterable[LogSnapshot]) -> list[SalesforceRecord]:
-    """One integration-log record per entry (CKO_Integration_Log__c or PaymentGatewayLog)."""
-    build = _commerce_log if profile.kind == "commerce" else _custom_log
-    return [build(profile, log) for log in logs]
+    """One CKO_Integration_Log__c record per entry (both profiles)."""
+    return [_custom_log(profile, log) for log in logs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +210,8 @@ def dispute_records(
         out.fields["RecordTypeId"] = assignment.record_type_id
     if assignment.owner_id:
         out.fields["OwnerId"] = assignment.owner_id
-    return [out.record(dispute.id)]
+    currency = dispute.currency or (payment.currency if payment is not None else None)
+    return _in_currency(profile, [out.record(dispute.id)], currency)
 
 
 def link_records(profile: ProfileMapping, link: LinkSnapshot) -> list[SalesforceRecord]:
@@ -219,7 +229,7 @@ def link_records(profile: ProfileMapping, link: LinkSnapshot) -> list[Salesforce
     out.put("amount", to_major(link.amount_minor, link.currency))
     out.put("currency", link.currency)
     out.put("payment", link.checkout_payment_id)
-    return [out.record(link.checkout_link_id)]
+    return _in_currency(profile, [out.record(link.checkout_link_id)], link.currency)
 
 
 def to_salesforce_datetime(value: datetime) -> str:
@@ -252,6 +262,14 @@ def _custom_payment(profile: ProfileMapping, payment: PaymentSnapshot) -> Salesf
     out.put("disputed", payment.disputed)
     out.put("last_event_at", payment.last_event_at)
     out.put("version", payment.version)
+    totals = payment.settlement
+    if totals is None:
+        for logical in ("settlement_currency", "fees", "net_amount"):
+            out.put(logical, None)
+    else:
+        out.put("settlement_currency", totals.currency)
+        out.put("fees", to_major(totals.fees_minor, totals.currency))
+        out.put("net_amount", to_major(totals.net_minor, totals.currency))
     return out.record(payment.checkout_payment_id)
 
 
@@ -268,7 +286,38 @@ def _custom_action(
     out.put("reference", action.reference)
     out.put("requested_at", action.requested_at)
     out.put("processed_at", action.processed_at)
+    out.put("expires_at", action.expires_at)
+    _put_settlement(out, action.settlement)
     return out.record(action.checkout_action_id)
+
+
+def _put_settlement(out: _Fields, settlement: Settlement | None) -> None:
+    """The settlement fields of an action record (all empty until it settles)."""
+    if settlement is None:
+        for logical in _SETTLEMENT_FIELDS:
+            out.put(logical, None)
+        return
+    money = settlement.currency
+    out.put("fees", to_major(settlement.fees_minor, money))
+    out.put("processing_fees", to_major(settlement.processing_fees_minor, money))
+    out.put("scheme_fees", to_major(settlement.scheme_fees_minor, money))
+    out.put("interchange", to_major(settlement.interchange_minor, money))
+    out.put("net_amount", _major_or_none(settlement.net_minor, money))
+    out.put("settlement_currency", money)
+    out.put("payout_id", settlement.payout_id)
+    out.put("settled_on", settlement.settled_on)
+
+
+_SETTLEMENT_FIELDS = (
+    "fees",
+    "processing_fees",
+    "scheme_fees",
+    "interchange",
+    "net_amount",
+    "settlement_currency",
+    "payout_id",
+    "settled_on",
+)
 
 
 def _custom_log(profile: ProfileMapping, log: LogSnapshot) -> SalesforceRecord:
@@ -287,97 +336,6 @@ def _custom_log(profile: ProfileMapping, log: LogSnapshot) -> SalesforceRecord:
     out.put("error_code", log.error_code)
     out.put("message", log.message)
     out.put("occurred_at", log.occurred_at)
-    return out.record(log.id)
-
-
-# --- commerce profile -----------------------------------------------------------------------
-
-_AUTHORIZING = frozenset({ActionType.AUTHORIZATION, ActionType.CARD_VERIFICATION})
-# Action types that move money to the merchant: one Salesforce Payment each.
-_COLLECTING = frozenset({ActionType.CAPTURE, "sale", "paid"})
-
-
-def _commerce_payment_records(
-    profile: ProfileMapping, payment: PaymentSnapshot, actions: Sequence[ActionSnapshot]
-) -> list[SalesforceRecord]:
-    captures = [
-        action
-        for action in actions
-        if action.type in _COLLECTING and action.status == ActionStatus.SUCCEEDED
-    ]
-    # A payment collected without any authorization (an APM "paid") is a Sale.
-    is_sale = bool(captures) and not any(action.type in _AUTHORIZING for action in actions)
-    records: list[SalesforceRecord] = []
-    if not is_sale:
-        records.append(_authorization(profile, payment))
-    records += [_commerce_payment(profile, payment, action, is_sale=is_sale) for action in captures]
-    records += [
-        _refund(profile, payment, action) for action in actions if action.type == ActionType.REFUND
-    ]
-    return records
-
-
-def _authorization(profile: ProfileMapping, payment: PaymentSnapshot) -> SalesforceRecord:
-    out = _Fields(profile.record("authorization"), payment)
-    authorized = payment.authorized_minor or payment.amount_minor
-    out.put("checkout_payment_id", payment.checkout_payment_id)
-    out.put("account_id", payment.account_id)
-    out.put("amount", to_major(authorized, payment.currency))
-    out.put("currency", payment.currency)
-    out.put("status", _mapped(profile, "authorization", payment.status))
-    out.put("gateway_ref_number", payment.checkout_payment_id)
-    out.put("response_code", payment.response_code)
-    out.put("response_summary", payment.response_summary)
-    out.put("date", payment.created_at)
-    return out.record(payment.checkout_payment_id)
-
-
-def _commerce_payment(
-    profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot, *, is_sale: bool
-) -> SalesforceRecord:
-    out = _Fields(profile.record("payment"), payment)
-    _commerce_action_fields(out, profile, payment, action)
-    if not is_sale:
-        out.put("authorization", payment.checkout_payment_id)
-    out.put("type", _mapped(profile, "payment_type", "sale" if is_sale else "capture"))
-    return out.record(action.checkout_action_id)
-
-
-def _refund(
-    profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot
-) -> SalesforceRecord:
-    out = _Fields(profile.record("refund"))
-    _commerce_action_fields(out, profile, payment, action)
-    return out.record(action.checkout_action_id)
-
-
-def _commerce_action_fields(
-    out: _Fields, profile: ProfileMapping, payment: PaymentSnapshot, action: ActionSnapshot
-) -> None:
-    out.put("checkout_action_id", action.checkout_action_id)
-    out.put("account_id", payment.account_id)
-    out.put("amount", _major_or_none(action.amount_minor, payment.currency))
-    out.put("currency", payment.currency)
-    out.put("status", _mapped(profile, "action", action.status))
-    out.put("gateway_ref_number", action.checkout_action_id)
-    out.put("response_code", action.response_code)
-    out.put("date", action.processed_at or action.requested_at)
-    out.put("checkout_payment_id", payment.checkout_payment_id)
-
-
-def _commerce_log(profile: ProfileMapping, log: LogSnapshot) -> SalesforceRecord:
-    out = _Fields(profile.record("log"))
-    failed = bool(log.error_code) or (log.http_status or 0) >= 400 or log.level.lower() == "error"
-    out.put("id", log.id)
-    outcome = "failed" if failed else "success"
-    out.put("interaction_status", _mapped(profile, "log_outcome", outcome))
-    out.put("is_notification", _mapped(profile, "direction", log.direction.lower()))
-    out.put("gateway_ref_number", log.cko_action_id or log.cko_request_id or log.cko_event_id)
-    out.put("http_status", None if log.http_status is None else str(log.http_status))
-    out.put("error_code", log.error_code)
-    out.put("message", log.message)
-    out.put("occurred_at", log.occurred_at)
-    out.put("checkout_payment_id", log.checkout_payment_id)
     return out.record(log.id)
 
 
@@ -401,6 +359,21 @@ def _order(
     out.put("captured_amount", to_major(shown.captured_minor, shown.currency))
     out.put("refunded_amount", to_major(shown.refunded_minor, shown.currency))
     return out.record(order_id)
+
+
+def _in_currency(
+    profile: ProfileMapping, records: list[SalesforceRecord], currency: str | None
+) -> list[SalesforceRecord]:
+    """In a multi-currency org, the records paybridge owns carry their money's currency, so
+    currency fields show the right money. Not the Order (updated by Id, its currency is the
+    org's own, the one the payment was taken in), nor a log (it holds no money): those keep
+    theirs. A mapping that already writes CurrencyIsoCode keeps its value."""
+    if not profile.multi_currency or not currency:
+        return records
+    return [
+        replace(record, fields={CURRENCY_ISO_CODE: currency.upper(), **record.fields})
+        for record in records
+    ]
 
 
 class _Fields:

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -71,8 +72,16 @@ payments = Table(
     Column("last_synced_at", UTCDateTime, nullable=True),
     Column("last_sync_error", Text, nullable=True),
     Column("last_event_at", UTCDateTime, nullable=True),
+    Column(
+        "authorization_expires_at",
+        UTCDateTime,
+        nullable=True,
+        comment="when the authorization lapses if not captured (method validity)",
+    ),
+    Column("expiry_warned_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_payments_authorization_expires_at", "status", "authorization_expires_at"),
 )
 
 payment_actions = Table(
@@ -98,6 +107,37 @@ payment_actions = Table(
     Column("idempotency_key_id", String(36), nullable=True),
     Column("requested_at", UTCDateTime, nullable=True),
     Column("processed_at", UTCDateTime, nullable=True),
+    Column(
+        "unsettled_warned_at",
+        UTCDateTime,
+        nullable=True,
+        comment="when paybridge warned that this capture is still unsettled",
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+action_settlements = Table(
+    "action_settlements",
+    metadata,
+    Column(
+        "checkout_action_id", String(64), primary_key=True, comment="act_… of the capture/refund"
+    ),
+    Column("payment_id", String(36), ForeignKey("payments.id"), nullable=False, index=True),
+    Column("action_type", String(32), nullable=False, comment="capture|refund"),
+    Column("currency", String(3), nullable=False, comment="the settlement (holding) currency"),
+    Column("gross_minor", BigInteger, nullable=True),
+    Column("processing_fees_minor", BigInteger, nullable=False),
+    Column("scheme_fees_minor", BigInteger, nullable=False),
+    Column("interchange_minor", BigInteger, nullable=False),
+    Column("payout_id", String(64), nullable=True),
+    Column("settled_on", Date, nullable=False),
+    Column(
+        "processed_at",
+        UTCDateTime,
+        nullable=False,
+        comment="Checkout.com's processed_on: a later one is a correction",
+    ),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -234,4 +274,18 @@ payment_links = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_payment_links_due", "status", "expires_at"),
+)
+
+# Actions requested by the Salesforce payment gateway adapter (`Paybridge-Origin` header):
+# once Checkout.com settles one, the org gets a signed gateway notification, exactly once.
+gateway_requests = Table(
+    "gateway_requests",
+    metadata,
+    Column("idempotency_key_id", String(36), primary_key=True, comment="the request's key record"),
+    Column("checkout_payment_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False, comment="capture|refund|void"),
+    Column("checkout_action_id", String(64), nullable=True, comment="set when notified"),
+    Column("notified_at", UTCDateTime, nullable=True),
+    Column("notified_status", Integer, nullable=True, comment="the org's HTTP answer"),
+    Column("created_at", UTCDateTime, nullable=False),
 )

@@ -13,14 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from paybridge.domain.redaction import Redact, redact_text
 from paybridge.persistence.doorbell import Doorbell
+from paybridge.persistence.repositories.authorizations import AuthorizationRepository
 from paybridge.persistence.repositories.backlog import BacklogRepository
 from paybridge.persistence.repositories.disputes import DisputeRepository
 from paybridge.persistence.repositories.events import InboundEventRepository
+from paybridge.persistence.repositories.gateway_requests import GatewayRequestRepository
 from paybridge.persistence.repositories.idempotency import IdempotencyRepository
 from paybridge.persistence.repositories.logs import IntegrationLogRepository
 from paybridge.persistence.repositories.outbox import OutboxRepository
 from paybridge.persistence.repositories.payment_links import PaymentLinkRepository
 from paybridge.persistence.repositories.payments import PaymentRepository
+from paybridge.persistence.repositories.settlements import SettlementRepository
 
 
 class UnitOfWork:
@@ -34,6 +37,9 @@ class UnitOfWork:
     disputes: DisputeRepository
     payment_links: PaymentLinkRepository
     backlog: BacklogRepository
+    gateway_requests: GatewayRequestRepository
+    settlements: SettlementRepository
+    authorizations: AuthorizationRepository
 
     def __init__(
         self, engine: AsyncEngine, doorbell: Doorbell | None = None, redact: Redact = redact_text
@@ -69,6 +75,9 @@ class UnitOfWork:
         self.disputes = DisputeRepository(conn)
         self.payment_links = PaymentLinkRepository(conn)
         self.backlog = BacklogRepository(conn)
+        self.gateway_requests = GatewayRequestRepository(conn)
+        self.settlements = SettlementRepository(conn)
+        self.authorizations = AuthorizationRepository(conn)
         return self
 
     async def commit(self) -> None:

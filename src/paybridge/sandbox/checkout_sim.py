@@ -5,7 +5,8 @@ with `approved: false`), 202 + `_links.redirect` when 3DS is asked for or the so
 APM, 202 + `action_id` for captures, voids and refunds, 2xx replays for a repeated
 `Cko-Idempotency-Key`, 401 without a Bearer key. Test values (declining amounts, the 3DS
 token) are in `checkout_cards`. With a connected `webhooks` sender, every outcome is also
-announced by a signed webhook, as Checkout.com does; disputes are in `checkout_disputes`.
+announced by a signed webhook, as Checkout.com does; disputes are in `checkout_disputes`,
+webhook workflows in `checkout_workflows`.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from paybridge.sandbox.checkout_cards import (
     authorization_outcome,
 )
 from paybridge.sandbox.checkout_disputes import DisputeDesk
+from paybridge.sandbox.checkout_financial import FinancialDesk, SettledPayment
 from paybridge.sandbox.checkout_links import LinkDesk, SimLink
 from paybridge.sandbox.checkout_webhooks import now_text, payment_event
+from paybridge.sandbox.checkout_workflows import WorkflowDesk
 from paybridge.sandbox.ids import cko_id
 
 
@@ -58,7 +61,7 @@ class SimPayment:
 
 
 @dataclass
-class CheckoutSimulator(LinkDesk, DisputeDesk):
+class CheckoutSimulator(LinkDesk, DisputeDesk, WorkflowDesk, FinancialDesk):
     """Knobs: `fail_next` answers N requests with `fail_status`; `requests` records bodies
     and headers; `accepted_keys` adds secret keys (other entities' accounts) to `secret_key`;
     `latency_s` delays every answer (a slow Checkout.com, for benchmarks); `redirect_base`
@@ -93,8 +96,13 @@ class CheckoutSimulator(LinkDesk, DisputeDesk):
                 Route("/files", self._upload_file, methods=["POST"]),
                 Route("/payment-links", self._create_link, methods=["POST"]),
                 Route("/payment-links/{lid}", self._get_link, methods=["GET"]),
+                Route("/financial-actions", self._financial_actions, methods=["GET"]),
+                *self.workflow_routes(),
             ]
         )
+
+    def _settled_payments(self) -> list[SettledPayment]:
+        return list(self.payments.values())
 
     def transport(self) -> httpx.AsyncBaseTransport:
         return httpx.ASGITransport(app=self.app())
@@ -256,6 +264,7 @@ class CheckoutSimulator(LinkDesk, DisputeDesk):
             "reference": payment.reference,
             "processed_on": now_text(),
             "source": {"id": cko_id("src"), "type": "card", "last4": "4242", "scheme": "Visa"},
+            **_expiry_of(payment),
             "_links": links,
         }
         return self._remember(key, 201, response)
@@ -371,6 +380,7 @@ class CheckoutSimulator(LinkDesk, DisputeDesk):
         payment.actions.append({"id": action_id, "type": kind, "amount": amount})
         if kind == "capture":
             done = amount if amount is not None else payment.amount - payment.captured
+            payment.actions[-1]["settled_amount"] = done
             payment.captured += done
             payment.capture_action_id = payment.capture_action_id or action_id
             final = (body or {}).get("capture_type") != "NonFinal"
@@ -383,6 +393,7 @@ class CheckoutSimulator(LinkDesk, DisputeDesk):
             self._announce("payment_voided", payment, action_id=action_id, amount=payment.amount)
         else:
             done = amount if amount is not None else payment.captured - payment.refunded
+            payment.actions[-1]["settled_amount"] = done
             payment.refunded += done
             self._announce("payment_refunded", payment, action_id=action_id, amount=done)
         return self._remember(
@@ -397,6 +408,15 @@ class CheckoutSimulator(LinkDesk, DisputeDesk):
 
     async def _refund(self, request: Request) -> Response:
         return await self._action(request, "refund")
+
+
+def _expiry_of(payment: SimPayment) -> dict[str, str]:
+    """`expires_on` of an approved, uncaptured card authorization: Checkout.com's default
+    7 days (NOTES §2 lists the field on the 201)."""
+    if not payment.approved or payment.capture:
+        return {}
+    expires = datetime.now(UTC) + timedelta(days=7)
+    return {"expires_on": expires.isoformat().replace("+00:00", "Z")}
 
 
 def _action_item(

@@ -185,6 +185,9 @@ async def act(request: Request, pid: str, action: str) -> Response:
     if action == "disputes":
         did = sandbox.checkout.open_dispute(pid)
         return _back(back, f"Dispute {did} opened" if did else "Nothing captured to dispute")
+    if action == "settlement":
+        changed = await sandbox.app.state.container.settlement.settle_payment(pid)
+        return _back(back, f"Settlement of {changed} action(s) updated")
     if action not in _ACTIONS:
         return _back(back, f"Unknown action {action}")
     async with request.form() as form:

@@ -163,6 +163,7 @@ def payment_page(
             for a in payment["actions"]
         ],
     )
+    settlement = _settlement_section(prefix, payment)
     disputes = table(
         ["Dispute", "Status", "Category", "Amount", "Evidence due"],
         [
@@ -200,6 +201,8 @@ def payment_page(
         + amount_table
         + "<h2>Actions</h2>"
         + actions
+        + "<h2>Fees and settlement</h2>"
+        + settlement
         + "<h2>Disputes</h2>"
         + disputes
         + "<h2>Webhooks from Checkout.com (simulated) and paybridge's answers</h2>"
@@ -211,6 +214,46 @@ def payment_page(
     )
     refresh = 1 if _is_moving(sandbox, payment, deliveries) else None
     return page(f"Payment {payment['payment_id']}", body, refresh_s=refresh, notice=notice)
+
+
+def _settlement_section(prefix: str, payment: dict[str, Any]) -> str:
+    """Per settled capture or refund, the payment's totals, and a button to ask now (the
+    daily sweep would otherwise ask tomorrow)."""
+    settled = [a for a in payment["actions"] if a.get("settlement")]
+    per_action = table(
+        ["Action", "Type", "Currency", "Gross", "Processing", "Scheme", "Interchange", "Net",
+         "Settled on", "Payout"],
+        [
+            [
+                a["action_id"],
+                a["type"],
+                s["currency"],
+                s.get("gross") or "",
+                s["processing_fees"],
+                s["scheme_fees"],
+                s["interchange"],
+                s.get("net") or "",
+                s["settled_on"],
+                s.get("payout_id") or "",
+            ]
+            for a in settled
+            for s in [a["settlement"]]
+        ],
+    )  # fmt: skip
+    totals = table(
+        ["Currency", "Gross", "Fees", "Net", "Settled actions"],
+        [
+            [t["currency"], t["gross"], t["fees"], t["net"], t["settled_actions"]]
+            for t in payment.get("settlement") or []
+        ],
+    )
+    expires = payment.get("authorization_expires_at")
+    expiry = f"<p>Authorization expires at {esc(expires)}</p>" if expires else ""
+    ask = button_form(
+        f"{prefix}/payments/{quote(payment['payment_id'], safe='')}/settlement",
+        "Ask Checkout.com for fees and settlement",
+    )
+    return expiry + per_action + totals + ask
 
 
 def salesforce_page(sandbox: Sandbox) -> str:

@@ -30,6 +30,9 @@ KEY_PREFIXES = {
     "Refund": "0Xr",
     "RecordType": "012",
     "Group": "00G",
+    "PermissionSet": "0PS",
+    "PermissionSetAssignment": "0Pa",
+    "ObjectPermissions": "110",
 }
 _DESCRIBE_TYPES = {
     FieldType.TEXT: "string",

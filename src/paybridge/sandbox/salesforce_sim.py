@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from paybridge.mapping.salesforce_fields import SalesforceMapping, load_salesforce_mapping
 from paybridge.sandbox.salesforce_batches import BatchResources
+from paybridge.sandbox.salesforce_payments import NOTIFY_PATH, PaymentsPlatform
 from paybridge.sandbox.salesforce_schema import (
     KEY_PREFIXES,
     REQUEST_BYTES_LIMIT,
@@ -41,11 +42,16 @@ _SOQL = re.compile(
     r"SELECT (?P<fields>[\w, ]+) FROM (?P<sobject>\w+)(?: WHERE (?P<where>.+))?", re.IGNORECASE
 )
 _CONDITION = re.compile(r"(\w+) = '([^']*)'")
+_IN_CONDITION = re.compile(r"(\w+) IN \(([^)]*)\)", re.IGNORECASE)
+# The run-as user of the simulated External Client App (the token response's identity URL).
+INTEGRATION_USER_ID = "005000000000001AAA"
 
 
 class SalesforceSimulator(BatchResources):
     """In-memory org. Knobs: `fail_next`, `lock_rows_next`, `request_limit_exceeded`,
-    `restricted_picklists`, `latency_s`, `expire_tokens`, `api_limit`."""
+    `restricted_picklists`, `latency_s`, `expire_tokens`, `api_limit`, `multi_currency`,
+    and the integration user's permissions (`records["ObjectPermissions"]`, …); `payments`:
+    the Commerce Payments platform and its gateway notification endpoint."""
 
     def __init__(
         self,
@@ -72,14 +78,21 @@ class SalesforceSimulator(BatchResources):
         self.request_limit_exceeded = False
         self.restricted_picklists: dict[tuple[str, str], set[str]] = {}
         self.latency_s = 0.0
+        # sObjects the integration user may not query (e.g. ObjectPermissions without View
+        # Setup and Configuration): SOQL on them answers 400 INVALID_TYPE.
+        self.unqueryable: set[str] = set()
         self._fail_next = 0
         self._fail_status = 503
         self._lock_rows_next = 0
         self._next_id = 0
         if "Case" in self.schema:  # the package's dispute record type, as deployed
             self.seed("RecordType", {"SobjectType": "Case", "DeveloperName": "Payment_Dispute"})
+        self.permission_set_id = self._grant_view_and_modify_all()
+        # The Commerce Payments side (Site URL of the gateway adapter's notifications).
+        self.payments = PaymentsPlatform()
         self.app = Starlette(
             routes=[
+                Route(NOTIFY_PATH, self.payments.notify_endpoint, methods=["POST"]),
                 Route("/services/oauth2/token", self._token_endpoint, methods=["POST"]),
                 Route("/services/data/", self._versions_endpoint, methods=["GET"]),
                 Route(
@@ -121,6 +134,40 @@ class SalesforceSimulator(BatchResources):
         self.records.setdefault(sobject, {})[record_id] = {"Id": record_id, **fields}
         return record_id
 
+    def multi_currency(self, *currencies: str) -> None:
+        """Turn on multiple currencies: every object gains CurrencyIsoCode, a restricted
+        picklist of the active `currencies` (as the Object Reference describes the field)."""
+        for sobject, fields in self.schema.items():
+            fields["CurrencyIsoCode"] = FieldSpec("picklist")
+            self.restricted_picklists[(sobject, "CurrencyIsoCode")] = set(currencies)
+
+    def _grant_view_and_modify_all(self) -> str:
+        """The integration user's permission set (Paybridge_Integration, assigned): View All
+        and Modify All on every object of the schema, as the package grants them."""
+        permission_set_id = self.seed(
+            "PermissionSet",
+            {
+                "Name": "Paybridge_Integration",
+                "PermissionsViewAllData": False,
+                "PermissionsModifyAllData": False,
+            },
+        )
+        self.seed(
+            "PermissionSetAssignment",
+            {"AssigneeId": INTEGRATION_USER_ID, "PermissionSetId": permission_set_id},
+        )
+        for sobject in self.schema:
+            self.seed(
+                "ObjectPermissions",
+                {
+                    "ParentId": permission_set_id,
+                    "SobjectType": sobject,
+                    "PermissionsViewAllRecords": True,
+                    "PermissionsModifyAllRecords": True,
+                },
+            )
+        return permission_set_id
+
     def find(self, sobject: str, field: str, value: Any) -> list[dict[str, Any]]:
         return [row for row in self.records.get(sobject, {}).values() if row.get(field) == value]
 
@@ -151,7 +198,7 @@ class SalesforceSimulator(BatchResources):
             {
                 "access_token": self.issue_token(),
                 "instance_url": self.instance_url,
-                "id": f"{self.instance_url}/id/00Dsim/005sim",
+                "id": f"{self.instance_url}/id/00D000000000001AAA/{INTEGRATION_USER_ID}",
                 "token_type": "Bearer",
                 "issued_at": "1700000000000",
                 "signature": "c2ltdWxhdGVk",
@@ -237,16 +284,23 @@ class SalesforceSimulator(BatchResources):
         return 404, error_body("NOT_FOUND", "The requested resource does not exist")
 
     def _query(self, soql: str) -> Result:
-        """SOQL of the one shape paybridge sends: `SELECT f, … FROM X WHERE a = 'v' AND …`."""
+        """SOQL of the shapes paybridge sends: `SELECT f, … FROM X WHERE a = 'v' AND b IN
+        ('v', …) AND …`."""
         match = _SOQL.fullmatch(soql.strip())
         if match is None:
             return 400, error_body("MALFORMED_QUERY", f"unsupported by the simulator: {soql}")
+        if match["sobject"] in self.unqueryable:
+            message = f"sObject type '{match['sobject']}' is not supported."
+            return 400, error_body("INVALID_TYPE", message)
         fields = [name.strip() for name in match["fields"].split(",")]
-        conditions = dict(_CONDITION.findall(match["where"] or ""))
+        where = match["where"] or ""
+        conditions = {name: {value} for name, value in _CONDITION.findall(where)}
+        for name, values in _IN_CONDITION.findall(where):
+            conditions[name] = {value.strip().strip("'") for value in values.split(",")}
         rows = [
             row
             for row in self.records.get(match["sobject"], {}).values()
-            if all(row.get(name) == value for name, value in conditions.items())
+            if all(row.get(name) in values for name, values in conditions.items())
         ]
         records = [
             {"attributes": {"type": match["sobject"]}, **{name: row.get(name) for name in fields}}

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from paybridge.domain.iban import is_valid_iban
 from paybridge.domain.payment_methods import SEPA_COUNTRIES, iban_country
 from paybridge.domain.status import ActionStatus, ActionType, PaymentStatus
+from paybridge.schemas.settlement import ActionSettlementRead, SettlementTotalsRead
 
 _FORBID = ConfigDict(extra="forbid", frozen=True)
 
@@ -375,6 +376,9 @@ class ActionRead(BaseModel):
     reference: str | None = None
     requested_at: datetime | None = None
     processed_at: datetime | None = None
+    settlement: ActionSettlementRead | None = Field(
+        default=None, description="Fees and settlement (captures and refunds, once settled)."
+    )
 
 
 class SalesforceSyncRead(BaseModel):
@@ -422,6 +426,15 @@ class PaymentRead(BaseModel):
     amounts: AmountsRead
     actions: list[ActionRead]
     disputes: list[DisputeSummaryRead] = Field(default_factory=list)
+    settlement: list[SettlementTotalsRead] = Field(
+        default_factory=list,
+        description="Settled captures and refunds summed, per settlement currency (empty "
+        "until Checkout.com settles any).",
+    )
+    authorization_expires_at: datetime | None = Field(
+        default=None,
+        description="When the authorization lapses if not captured (open authorizations).",
+    )
     salesforce: SalesforceSyncRead
     created_at: datetime
     updated_at: datetime

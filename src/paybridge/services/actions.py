@@ -40,6 +40,10 @@ from paybridge.services.checkout_flow import (
     Recorded,
     recovery_outcome,
 )
+from paybridge.services.gateway_notifications import (
+    notify_when_settled,
+    remember_gateway_request,
+)
 from paybridge.services.holds import abandon_request, hold_key, settle_hold
 from paybridge.services.idempotency import (
     CHECKOUT_KEY_WINDOW,
@@ -50,6 +54,7 @@ from paybridge.services.idempotency import (
 )
 from paybridge.services.ledger import apply_facts, state_of
 from paybridge.services.outages import is_outage
+from paybridge.services.payment_adoption import PaymentAdoption
 from paybridge.services.ports import CheckoutPayments
 from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Retry, Task, one_by_one
 from paybridge.services.views import read_of
@@ -87,8 +92,10 @@ class ActionService:
         idempotency: IdempotencyService,
         clock: Clock,
         market_secret_keys: Mapping[str, SecretStr] | None = None,
+        adoption: PaymentAdoption | None = None,
     ) -> None:
         self._uow = uow
+        self._adoption = adoption
         self._checkout = checkout
         self._idempotency = idempotency
         self._clock = clock
@@ -104,11 +111,16 @@ class ActionService:
         raw_body: dict[str, Any],
         idempotency_key: str,
         correlation_id: str | None,
+        from_gateway: bool = False,
     ) -> StoredResponse:
+        """`from_gateway`: asked by the org's payment gateway adapter, which is notified once
+        Checkout.com settles the action (gateway_notifications.py)."""
         operation = f"payments.{kind.value}"
         async with self._uow() as uow:  # 404 before a key is spent on an unknown payment
-            if await uow.payments.get_by_checkout_id(checkout_payment_id) is None:
-                raise NotFound(f"No payment {checkout_payment_id}.", code="payment_not_found")
+            known = await uow.payments.get_by_checkout_id(checkout_payment_id) is not None
+        # A payment made elsewhere (a storefront's authorization) is adopted first.
+        if not known and not (self._adoption and await self._adoption.adopt(checkout_payment_id)):
+            raise NotFound(f"No payment {checkout_payment_id}.", code="payment_not_found")
         claim = await self._idempotency.begin(
             key=idempotency_key,
             operation=operation,
@@ -119,7 +131,9 @@ class ActionService:
         if isinstance(claim, StoredResponse):
             return claim
         try:
-            reservation, wire = await self._reserve(checkout_payment_id, kind, body, claim)
+            reservation, wire = await self._reserve(
+                checkout_payment_id, kind, body, claim, from_gateway=from_gateway
+            )
         except (Conflict, ValidationFailed) as refusal:
             await self._idempotency.finish_alone(
                 claim, StoredResponse(refusal.http_status, to_envelope(refusal, correlation_id))
@@ -205,7 +219,13 @@ class ActionService:
             _log.error("checkout.action.abandoned", idempotency_record_id=record_id, reason=reason)
 
     async def _reserve(
-        self, checkout_payment_id: str, kind: ActionKind, body: ActionBody, claim: Claim
+        self,
+        checkout_payment_id: str,
+        kind: ActionKind,
+        body: ActionBody,
+        claim: Claim,
+        *,
+        from_gateway: bool = False,
     ) -> tuple[Reservation, WireAction]:
         """Check the rules and hold the amount under the row lock (phase 2)."""
         now = self._clock()
@@ -250,6 +270,14 @@ class ActionService:
             # and the caller never retry, the worker still finishes the action (or finds the
             # stored response and does nothing).
             await self._idempotency.schedule_recovery(uow, RECOVER_TASK, claim.record_id, now=now)
+            if from_gateway:
+                await remember_gateway_request(
+                    uow,
+                    idempotency_key_id=claim.record_id,
+                    checkout_payment_id=checkout_payment_id,
+                    kind=kind.value,
+                    now=now,
+                )
             await uow.commit()
         return Reservation(
             payment["id"], checkout_payment_id, key, amount, currency, payment["market"]
@@ -335,8 +363,10 @@ class ActionService:
                 for column in _REQUEST_FIELDS
                 if known[column] is None and held[column] is not None
             }
-            await uow.payments.update_action(known["id"], {**learned, "updated_at": now})
+            merged = await uow.payments.update_action(known["id"], {**learned, "updated_at": now})
             await uow.payments.delete_action(held["id"])
+            # Already settled by that webhook: its notification was not due until now.
+            await notify_when_settled(uow, merged, now=now)
         await apply_facts(uow, payment, [], now=now, extra={"updated_at": now})
         fresh = await uow.payments.get(reservation.payment_row_id)
         assert fresh is not None

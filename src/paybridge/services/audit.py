@@ -85,6 +85,32 @@ def log_row(
     }
 
 
+def warning_row(
+    *,
+    operation: str,
+    error_code: str,
+    message: str,
+    now: datetime,
+    payment_id: str,
+    checkout_payment_id: str,
+    action_id: str | None = None,
+) -> dict[str, Any]:
+    """A WARN integration log about a payment that paybridge itself noticed (no call made):
+    something someone should act on before it becomes a loss (an authorization about to
+    expire, a capture Checkout.com has not settled)."""
+    row = log_row(
+        [],
+        operation=operation,
+        now=now,
+        correlation_id=None,
+        payment_id=payment_id,
+        checkout_payment_id=checkout_payment_id,
+        action_id=action_id,
+        message=message,
+    )
+    return {**row, "level": "WARN", "error_code": error_code, "direction": "Inbound"}
+
+
 def webhook_log_row(
     *,
     event_id: str,

@@ -249,6 +249,12 @@ class PaymentService:
                 "payment_method": payment_method,
                 "market": payment["market"] or market_key,
                 "card_last4": response.source.last4 if response.source else None,
+                # Checkout.com's own expiry of the authorization wins over paybridge's rule.
+                **(
+                    {"authorization_expires_at": response.expires_on}
+                    if response.expires_on is not None and response.approved
+                    else {}
+                ),
             },
         )
         await uow.logs.add(

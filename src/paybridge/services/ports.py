@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from paybridge.adapters.checkout.financial_actions import FinancialAction
 from paybridge.adapters.checkout.models import (
     ActionAcceptedResponse,
     CaptureRequest,
@@ -90,3 +91,9 @@ class CheckoutPaymentLinks(Protocol):
     async def get_payment_link(
         self, link_id: str, *, secret_key: str | None = None
     ) -> PaymentLinkDetails: ...
+
+
+class CheckoutFinancialActions(Protocol):
+    async def financial_actions_of_payment(
+        self, payment_id: str, *, max_pages: int = 20, secret_key: str | None = None
+    ) -> list[FinancialAction]: ...

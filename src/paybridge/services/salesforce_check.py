@@ -1,6 +1,8 @@
 """`paybridge salesforce check`: can we log in, is the API version served, does every mapped
-sObject and field exist, is every upsert key an external ID, and do the dispute Case's record
-type and owner queue exist? The first thing an admin runs."""
+sObject and field exist, is every upsert key an external ID, do the dispute Case's record
+type and owner queue exist, does the mapping write CurrencyIsoCode exactly when the org has
+multiple currencies, and does the integration user see every record it writes? The first
+thing an admin runs."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from paybridge.adapters.salesforce.client import SalesforceClient
 from paybridge.adapters.salesforce.errors import SalesforceAuthError, SalesforceError
 from paybridge.adapters.salesforce.models import SObjectDescribe
 from paybridge.mapping.salesforce_fields import ProfileMapping, RecordMapping
+from paybridge.mapping.salesforce_records import CURRENCY_ISO_CODE
 from paybridge.services.case_assignment import CaseAssignments, CaseNotAssignable
+from paybridge.services.salesforce_sharing import check_sharing
 
 
 @dataclass
@@ -20,6 +24,8 @@ class CheckReport:
     api_version: str
     versions: list[str] = field(default_factory=list)
     objects: list[str] = field(default_factory=list)
+    # What was found that is not a problem (currencies, record access), one line each.
+    notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -50,7 +56,56 @@ async def check_salesforce(client: SalesforceClient, profile: ProfileMapping) ->
         report.problems.append(str(exc))
     except SalesforceError as exc:
         report.problems.append(f"cannot look up the dispute Case's record type or queue: {exc}")
+    await _check_currency(describes, report, profile)
+    sharing = await check_sharing(client, (record.sobject for record in profile.records.values()))
+    if sharing.covered:
+        report.notes.append(f"View All + Modify All on {', '.join(sharing.covered)}")
+    report.problems.extend(sharing.problems)
     return report
+
+
+async def _check_currency(
+    describes: _Describes, report: CheckReport, profile: ProfileMapping
+) -> None:
+    """Multi-currency orgs show CurrencyIsoCode on every object; the mapping must then write it
+    (else records take the integration user's currency), and must not where it does not exist."""
+    owned = sorted(
+        {record.sobject for record in profile.records.values() if record.key_kind == "external_id"}
+    )
+    with_field: list[str] = []
+    without_field: list[str] = []
+    active: set[str] = set()
+    for sobject in owned:
+        described = await describes.get(sobject)
+        if described is None:
+            continue  # reported already
+        currency = described.field(CURRENCY_ISO_CODE)
+        if currency is None:
+            without_field.append(sobject)
+            continue
+        with_field.append(sobject)
+        active |= {value.value for value in currency.picklist_values if value.active}
+    setting = f"profiles.{profile.kind}.multi_currency"
+    if not with_field:
+        report.notes.append("single currency (no CurrencyIsoCode): paybridge does not write it")
+        if profile.multi_currency:
+            report.problems.append(
+                f"{setting} is true but no object paybridge writes has {CURRENCY_ISO_CODE} "
+                "(a single-currency org refuses it): set it to false"
+            )
+        return
+    currencies = ", ".join(sorted(active)) or "none listed"
+    if not profile.multi_currency:
+        report.problems.append(
+            f"the org has multiple currencies ({CURRENCY_ISO_CODE} on {', '.join(with_field)}) "
+            f"but the mapping does not write it: set {setting}: true"
+        )
+        return
+    report.notes.append(f"multi-currency: writes {CURRENCY_ISO_CODE} (active: {currencies})")
+    report.problems.extend(
+        f"{sobject}: no {CURRENCY_ISO_CODE} field although {setting} is true"
+        for sobject in without_field
+    )
 
 
 class _Describes:

@@ -15,6 +15,7 @@ from sqlalchemy import RowMapping
 from paybridge.domain.ids import new_id
 from paybridge.mapping.salesforce_records import LogSnapshot
 from paybridge.persistence.uow import UnitOfWork
+from paybridge.services.ledger import enqueue_sync
 
 SYNC_LOGS_TASK = "salesforce.sync_logs"
 SYNC_LOGS_KEY = "sync:logs"
@@ -53,6 +54,13 @@ async def add_integration_log(uow: UnitOfWork, row: dict[str, Any], *, now: date
     await uow.logs.add(row)
     if row.get("payment_id") is None:
         await schedule_log_sweep(uow, now=now)
+
+
+async def add_payment_warning(uow: UnitOfWork, row: dict[str, Any], *, now: datetime) -> None:
+    """Add a WARN log about a payment and queue the payment's sync, so the warning reaches
+    Salesforce (where a Flow can alert the owner) with the next write, not the next sweep."""
+    await add_integration_log(uow, row, now=now)
+    await enqueue_sync(uow, str(row["payment_id"]), now=now)
 
 
 def sync_failure_row(

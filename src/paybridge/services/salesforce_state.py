@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import RowMapping
 
 from paybridge.domain.facts import is_placeholder_action_key
 from paybridge.domain.order_payments import OrderPayment, OrderTotals, order_totals
+from paybridge.domain.settlement import Settlement, settlement_totals
 from paybridge.domain.status import ActionType
 from paybridge.mapping.markets_file import metadata_text
 from paybridge.mapping.salesforce_fields import ProfileMapping
@@ -22,13 +24,13 @@ from paybridge.mapping.salesforce_records import (
     link_records,
     payment_records,
 )
+from paybridge.services.settlement import settlements_by_action
 
 # Record kinds in dependency order: a parent's type is always written before its children's.
 WRITE_ORDER = {
     "custom": ("payment", "action", "payment_link", "dispute_case", "order", "log"),
-    "commerce": ("authorization", "payment", "refund", "dispute_case", "order", "log"),
+    "commerce": ("dispute_case", "order", "log"),
 }
-_AUTHORIZING = frozenset({ActionType.AUTHORIZATION.value, ActionType.CARD_VERIFICATION.value})
 
 
 def type_order(profile: ProfileMapping) -> list[str]:
@@ -40,7 +42,10 @@ def type_order(profile: ProfileMapping) -> list[str]:
     ]
 
 
-def payment_snapshot(row: RowMapping) -> PaymentSnapshot:
+def payment_snapshot(
+    row: RowMapping, settlements: Mapping[str, Settlement] | None = None
+) -> PaymentSnapshot:
+    totals = settlement_totals((settlements or {}).values())
     return PaymentSnapshot(
         id=row["id"],
         checkout_payment_id=row["checkout_payment_id"],
@@ -63,6 +68,8 @@ def payment_snapshot(row: RowMapping) -> PaymentSnapshot:
         metadata=reporting_fields(row["metadata"]),
         disputed=bool(row["disputed"]),
         last_event_at=row["last_event_at"],
+        # Summed only within one currency: several would make a meaningless total.
+        settlement=totals[0] if len(totals) == 1 else None,
     )
 
 
@@ -77,17 +84,19 @@ def reporting_fields(metadata: object) -> dict[str, str]:
     }
 
 
-def mirrored_actions(profile: ProfileMapping, rows: Sequence[RowMapping]) -> list[ActionSnapshot]:
+def mirrored_actions(
+    rows: Sequence[RowMapping],
+    *,
+    settlements: Mapping[str, Settlement] | None = None,
+    authorization_expires_at: datetime | None = None,
+) -> list[ActionSnapshot]:
     """The actions to mirror. Placeholder keys (`requested:…` holds, `pay_…:authorization`)
     are left out: their record would be keyed by an id that is about to change, and the real
-    `act_…` record would then be a duplicate. The commerce profile keeps a placeholder
-    authorization: it is never written as a record of its own (the PaymentAuthorization is
-    keyed by the payment id), but it tells a capture from a sale."""
+    `act_…` record would then be a duplicate."""
     kept: list[ActionSnapshot] = []
     for row in rows:
         key = row["checkout_action_id"]
-        keep_for_shape = profile.kind == "commerce" and row["type"] in _AUTHORIZING
-        if is_placeholder_action_key(key) and not keep_for_shape:
+        if is_placeholder_action_key(key):
             continue
         kept.append(
             ActionSnapshot(
@@ -100,6 +109,10 @@ def mirrored_actions(profile: ProfileMapping, rows: Sequence[RowMapping]) -> lis
                 requested_at=row["requested_at"],
                 processed_at=row["processed_at"],
                 final=row["final"],
+                expires_at=authorization_expires_at
+                if row["type"] == ActionType.AUTHORIZATION.value
+                else None,
+                settlement=(settlements or {}).get(key),
             )
         )
     return kept
@@ -153,15 +166,21 @@ def records_of(
     *,
     order_payments: Sequence[RowMapping] = (),
     links: Sequence[RowMapping] = (),
+    settlements: Sequence[RowMapping] = (),
 ) -> list[SalesforceRecord]:
     """Every record of one payment's current state, parents first (disputes' Cases last).
     `order_payments`: the other payments of its Order, which its Order's fields also sum;
     `links`: the Payment Links paid by this payment (their records look it up)."""
-    snapshot = payment_snapshot(payment)
+    settled = settlements_by_action(settlements, checkout_payment_id=payment["checkout_payment_id"])
+    snapshot = payment_snapshot(payment, settled)
     records = payment_records(
         profile,
         snapshot,
-        mirrored_actions(profile, actions),
+        mirrored_actions(
+            actions,
+            settlements=settled,
+            authorization_expires_at=payment.get("authorization_expires_at"),
+        ),
         order=totals_of_order(payment, order_payments),
     )
     for row in links:

@@ -86,6 +86,7 @@ class _Payment:
     log_rows: Sequence[RowMapping] = ()
     order_payments: Sequence[RowMapping] = ()
     links: Sequence[RowMapping] = ()
+    settlements: Sequence[RowMapping] = ()
     records: list[SalesforceRecord] = field(default_factory=list)
     logs: list[tuple[str, SalesforceRecord]] = field(default_factory=list)
     skipped_logs: list[str] = field(default_factory=list)
@@ -204,7 +205,7 @@ class SalesforceSyncService:
     async def _load(
         self, by_payment: Mapping[str, list[int]], *, with_logs: bool, outcomes: dict[int, Outcome]
     ) -> list[_Payment]:
-        """The batch's current rows, read in one short transaction of five queries."""
+        """The batch's current rows, read in one short transaction of six queries."""
         ids = list(by_payment)
         async with self._uow() as uow:
             rows = {str(row["id"]): row for row in await uow.payments.get_many(ids)}
@@ -212,6 +213,7 @@ class SalesforceSyncService:
             siblings = await uow.payments.list_by_orders(order_ids)
             actions = await uow.payments.actions_of(ids)
             disputes = await uow.disputes.of_payments(ids)
+            settlements = await uow.settlements.of_payments(ids)
             paid_links = await uow.payment_links.paid_by(
                 [str(row["checkout_payment_id"]) for row in rows.values()]
             )
@@ -238,6 +240,7 @@ class SalesforceSyncService:
                     row=row,
                     actions=actions.get(payment_id, []),
                     disputes=disputes.get(payment_id, []),
+                    settlements=settlements.get(payment_id, []),
                     log_rows=logs.get(payment_id, []),
                     order_payments=of_order.get(str(row["order_id"]), []),
                     links=links_of.get(str(row["checkout_payment_id"]), []),
@@ -257,6 +260,7 @@ class SalesforceSyncService:
                 assignment,
                 order_payments=payment.order_payments,
                 links=payment.links,
+                settlements=payment.settlements,
             )
             mirrored, payment.skipped_logs = self._by_level(payment.log_rows)
             records = log_records(self._profile, [log_snapshot(row) for row in mirrored])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import RowMapping
 
 from paybridge.domain.disputes import lost_minor, parse_status
 from paybridge.domain.money import format_major
 from paybridge.domain.order_payments import order_totals
+from paybridge.domain.settlement import Settlement, settlement_totals
 from paybridge.domain.status import ActionStatus, ActionType, PaymentStatus
 from paybridge.errors import NotFound
 from paybridge.persistence.uow import UnitOfWork
@@ -20,8 +22,10 @@ from paybridge.schemas.payments import (
     PaymentRead,
     SalesforceSyncRead,
 )
+from paybridge.schemas.settlement import ActionSettlementRead, SettlementTotalsRead
 from paybridge.services.ledger import state_of
 from paybridge.services.salesforce_state import order_payment
+from paybridge.services.settlement import settlements_by_action
 
 
 def _major(amount_minor: int | None, currency: str) -> str | None:
@@ -39,10 +43,14 @@ def lost_in_disputes(disputes: list[RowMapping], currency: str) -> int:
 
 
 def build_payment_read(
-    payment: RowMapping, actions: list[RowMapping], disputes: list[RowMapping]
+    payment: RowMapping,
+    actions: list[RowMapping],
+    disputes: list[RowMapping],
+    settlements: Sequence[RowMapping] = (),
 ) -> PaymentRead:
     currency = str(payment["currency"])
     state = state_of(payment, actions)
+    settled = settlements_by_action(settlements, checkout_payment_id=payment["checkout_payment_id"])
 
     def major(amount: int) -> str:
         return format_major(amount, currency)
@@ -82,6 +90,7 @@ def build_payment_read(
                 reference=row["reference"],
                 requested_at=row["requested_at"],
                 processed_at=row["processed_at"],
+                settlement=action_settlement_read(settled.get(row["checkout_action_id"])),
             )
             for row in actions
         ],
@@ -95,6 +104,8 @@ def build_payment_read(
             )
             for row in disputes
         ],
+        settlement=settlement_totals_read(settled.values()),
+        authorization_expires_at=payment["authorization_expires_at"],
         salesforce=SalesforceSyncRead(
             version=int(payment["version"]),
             synced_version=int(payment["synced_version"]),
@@ -114,9 +125,56 @@ async def load_payment_read(uow: UnitOfWork, checkout_payment_id: str) -> Paymen
 
 
 async def read_of(uow: UnitOfWork, payment: RowMapping) -> PaymentRead:
-    actions = list(await uow.payments.list_actions(payment["id"]))
+    actions = in_timeline_order(await uow.payments.list_actions(payment["id"]))
     disputes = list(await uow.disputes.list_for_payment(payment["id"]))
-    return build_payment_read(payment, actions, disputes)
+    settlements: list[RowMapping] = []
+    if payment["captured_minor"] or payment["refunded_minor"]:  # else none can exist
+        found = await uow.settlements.of_payments([payment["id"]])
+        settlements = found.get(payment["id"], [])
+    return build_payment_read(payment, actions, disputes, settlements)
+
+
+def action_settlement_read(settlement: Settlement | None) -> ActionSettlementRead | None:
+    if settlement is None:
+        return None
+    money = settlement.currency
+    return ActionSettlementRead(
+        currency=money,
+        gross=_major(settlement.gross_minor, money),
+        processing_fees=format_major(settlement.processing_fees_minor, money),
+        scheme_fees=format_major(settlement.scheme_fees_minor, money),
+        interchange=format_major(settlement.interchange_minor, money),
+        fees=format_major(settlement.fees_minor, money),
+        net=_major(settlement.net_minor, money),
+        payout_id=settlement.payout_id,
+        settled_on=settlement.settled_on,
+    )
+
+
+def settlement_totals_read(settled: Iterable[Settlement]) -> list[SettlementTotalsRead]:
+    return [
+        SettlementTotalsRead(
+            currency=totals.currency,
+            gross=format_major(totals.gross_minor, totals.currency),
+            fees=format_major(totals.fees_minor, totals.currency),
+            net=format_major(totals.net_minor, totals.currency),
+            settled_actions=totals.settled_actions,
+        )
+        for totals in settlement_totals(settled)
+    ]
+
+
+def in_timeline_order(actions: Sequence[RowMapping]) -> list[RowMapping]:
+    """Actions as they happened, not as their webhooks arrived: the opening authorization
+    first, then by Checkout.com's processing time (else request time, else recording time).
+    Out-of-order delivery records a capture before its authorization."""
+    opening = {ActionType.AUTHORIZATION, ActionType.CARD_VERIFICATION}
+
+    def key(action: RowMapping) -> tuple[bool, datetime, datetime]:
+        happened = action["processed_at"] or action["requested_at"] or action["created_at"]
+        return (action["type"] not in opening, happened, action["created_at"])
+
+    return sorted(actions, key=key)
 
 
 def order_read(rows: Sequence[RowMapping]) -> OrderPaymentsRead | None:

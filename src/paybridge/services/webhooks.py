@@ -32,11 +32,13 @@ from paybridge.mapping.checkout_events import (
     to_facts,
     to_seed,
 )
+from paybridge.mapping.payment_seeds import seed_row
 from paybridge.metrics import Metrics
 from paybridge.persistence.repositories.outbox import outbox_row
 from paybridge.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from paybridge.services.audit import webhook_log_row
 from paybridge.services.dispute_fold import link_waiting_disputes
+from paybridge.services.gateway_notifications import notify_settled_actions
 from paybridge.services.ledger import apply_facts
 from paybridge.services.link_payments import settle_link_payment
 from paybridge.services.tasks import (
@@ -306,6 +308,7 @@ class WebhookService:
             actions=() if created else None,  # a payment created just now has no ledger yet
         )
         await settle_link_payment(uow, payment, state.status, now=now)
+        await notify_settled_actions(uow, facts, now=now)
         records.logs.append(self._log_row(event, payment, now=now))
         _log.info(
             "webhook.applied",
@@ -329,24 +332,7 @@ class WebhookService:
         seed = to_seed(event)
         if seed is None:
             return None
-        created = await uow.payments.insert_if_absent(
-            {
-                "id": seed.record_id or new_id(),
-                "checkout_payment_id": seed.checkout_payment_id,
-                "order_id": seed.order_id,
-                "account_id": seed.account_id,
-                "reference": seed.reference,
-                "currency": seed.currency,
-                "amount_minor": seed.amount_minor,
-                "status": "Pending",
-                "payment_method": seed.payment_method,
-                "card_last4": seed.card_last4,
-                "market": seed.metadata.get("market"),
-                "metadata": seed.metadata,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+        created = await uow.payments.insert_if_absent(seed_row(seed, now=now))
         if created is None:  # another worker created it meanwhile
             theirs = await uow.payments.get_by_checkout_id(pid, for_update=True)
             return None if theirs is None else (theirs, False)

@@ -73,6 +73,20 @@ async def test_client_credentials_posts_the_form_and_caches_the_token(
     }
     assert tokens.current is not None
     assert tokens.current.instance_url == "https://na1.salesforce.com"
+    # The identity URL `…/id/<org>/<user>` names the run-as user (salesforce check reads it).
+    assert tokens.current.user_id == "005x00000012Q9P"
+
+
+async def test_a_token_response_without_an_identity_url_names_no_user(
+    http: httpx.AsyncClient,
+) -> None:
+    with respx.mock() as router:
+        router.post(TOKEN_URL).respond(200, json=token_body("00D!abc"))
+        tokens = provider(http)
+        await tokens.get_token()
+
+    assert tokens.current is not None
+    assert tokens.current.user_id is None
 
 
 async def test_a_token_older_than_its_ttl_is_fetched_again(http: httpx.AsyncClient) -> None:

@@ -1,9 +1,9 @@
 """`CheckoutClient`: the typed async Checkout.com API calls paybridge makes, with safe retries.
 
-A call is retried only when repeating it cannot charge twice: a GET, or a request carrying a
-`Cko-Idempotency-Key` (the same key on every attempt). Only transient failures are retried
-(no answer, 408, 429, 5xx), within the injected `RetryPolicy`. Every attempt is logged and
-reported to the optional `on_call` hook, without bodies or secrets.
+A call is retried only when repeating it cannot charge twice: a GET, PUT or PATCH, or a
+request carrying a `Cko-Idempotency-Key` (the same key on every attempt). Only transient
+failures are retried (no answer, 408, 429, 5xx), within the injected `RetryPolicy`. Every
+attempt is logged and reported to the optional `on_call` hook, without bodies or secrets.
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ from paybridge.adapters.checkout.errors import (
     CheckoutUnexpectedResponse,
     error_from_response,
     error_from_transport,
+)
+from paybridge.adapters.checkout.financial_actions import (
+    FINANCIAL_ACTIONS_PAGE_MAX,
+    FinancialAction,
+    FinancialActionPage,
 )
 from paybridge.adapters.checkout.models import (
     PAYMENT_ACTIONS,
@@ -48,6 +53,7 @@ log = structlog.get_logger(__name__)
 
 IDEMPOTENCY_HEADER = "Cko-Idempotency-Key"
 DISPUTE_EVIDENCE_PURPOSE = "dispute_evidence"
+_IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "PATCH"})
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -192,6 +198,59 @@ class CheckoutClient:
         parsed: PaymentList = _parse(PaymentList, response, "payment.list")
         return parsed
 
+    # --- financial actions ------------------------------------------------------------------
+
+    async def list_financial_actions(
+        self,
+        *,
+        payment_id: str | None = None,
+        action_id: str | None = None,
+        limit: int = FINANCIAL_ACTIONS_PAGE_MAX,
+        pagination_token: str | None = None,
+        secret_key: str | None = None,
+    ) -> FinancialActionPage:
+        """One page of `GET /financial-actions` for a payment or an action (the spec needs
+        one of the two)."""
+        if (payment_id is None) == (action_id is None):
+            raise ValueError("give exactly one of payment_id and action_id")
+        params: dict[str, str | int] = {"limit": min(max(limit, 1), FINANCIAL_ACTIONS_PAGE_MAX)}
+        if payment_id is not None:
+            params["payment_id"] = payment_id
+        if action_id is not None:
+            params["action_id"] = action_id
+        if pagination_token is not None:
+            params["pagination_token"] = pagination_token
+        response = await self._call(
+            "financial_actions.list",
+            "GET",
+            "/financial-actions",
+            params=params,
+            secret_key=secret_key,
+        )
+        parsed: FinancialActionPage = _parse(
+            FinancialActionPage, response, "financial_actions.list"
+        )
+        return parsed
+
+    async def financial_actions_of_payment(
+        self, payment_id: str, *, max_pages: int = 20, secret_key: str | None = None
+    ) -> list[FinancialAction]:
+        """Every page of a payment's financial actions. Each page is its own retried GET;
+        the walk stops at the last page, a repeated token, or `max_pages`."""
+        found: list[FinancialAction] = []
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(max_pages):
+            page = await self.list_financial_actions(
+                payment_id=payment_id, pagination_token=token, secret_key=secret_key
+            )
+            found += page.data
+            token = page.next_token
+            if token is None or token in seen or not page.data:
+                break
+            seen.add(token)
+        return found
+
     # --- payment links ----------------------------------------------------------------------
 
     async def create_payment_link(
@@ -316,8 +375,9 @@ class CheckoutClient:
         }
         if idempotency_key is not None:
             headers[IDEMPOTENCY_HEADER] = idempotency_key
-        # Repeating anything else could create a second payment, action or file.
-        repeatable = method == "GET" or idempotency_key is not None
+        # GET, PUT and PATCH state the result, so repeating them is harmless; repeating a
+        # POST without a key could create a second payment, action, file or workflow.
+        repeatable = method in _IDEMPOTENT_METHODS or idempotency_key is not None
 
         def should_retry(error: BaseException) -> bool:
             return repeatable and isinstance(error, CheckoutError) and error.is_transient

@@ -9,6 +9,7 @@ been replaced just takes the new one (compare-and-swap), so N concurrent 401s co
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from paybridge.adapters.salesforce.models import parse_error_items
 TOKEN_PATH = "/services/oauth2/token"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_MAX_LIFETIME_S = 180
+# A Salesforce record Id: 15 or 18 case-sensitive alphanumerics.
+_RECORD_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 
 
 class TokenFlow(Protocol):
@@ -95,6 +98,14 @@ class AccessToken:
     access_token: str = field(repr=False)
     instance_url: str | None
     obtained_at: float
+    # The token response's `id`: the identity URL `…/id/<org id>/<user id>` of the run-as user.
+    identity_url: str | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        """The run-as user's Id (`005…`), the identity URL's last segment."""
+        last = (self.identity_url or "").rstrip("/").rsplit("/", 1)[-1]
+        return last if _RECORD_ID.fullmatch(last) else None
 
 
 class TokenProvider:
@@ -175,10 +186,12 @@ class TokenProvider:
                 errors=errors,
             )
         instance_url = body.get("instance_url") if isinstance(body, dict) else None
+        identity_url = body.get("id") if isinstance(body, dict) else None
         return AccessToken(
             access_token=access_token,
             instance_url=instance_url if isinstance(instance_url, str) else None,
             obtained_at=self._clock(),
+            identity_url=identity_url if isinstance(identity_url, str) else None,
         )
 
 

@@ -216,6 +216,12 @@ class SalesforceClient:
             path = next_url if not page.get("done", True) and isinstance(next_url, str) else None
         return records
 
+    async def running_user_id(self) -> str | None:
+        """The Id of the user the integration runs as (from the token's identity URL)."""
+        await self._tokens.get_token()
+        token = self._tokens.current
+        return token.user_id if token is not None else None
+
     async def versions(self) -> list[ApiVersion]:
         """`GET /services/data/`: the API versions the org serves (no limit is consumed)."""
         response = await self._request("GET", "/services/data/")

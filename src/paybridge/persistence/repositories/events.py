@@ -153,6 +153,22 @@ class InboundEventRepository:
         )
         return (await self._conn.execute(stmt)).mappings().all()
 
+    async def list_received_since(
+        self, since: datetime, *, types: Sequence[str], source: str = "checkout", limit: int = 100
+    ) -> Sequence[RowMapping]:
+        """Deliveries of these types stored (so verified) since `since`, newest first."""
+        stmt = (
+            select(inbound_events)
+            .where(
+                inbound_events.c.source == source,
+                inbound_events.c.received_at >= since,
+                inbound_events.c.type.in_(list(types)),
+            )
+            .order_by(inbound_events.c.received_at.desc())
+            .limit(limit)
+        )
+        return (await self._conn.execute(stmt)).mappings().all()
+
     async def list_by_status(self, status: str, *, limit: int = 100) -> Sequence[RowMapping]:
         stmt = (
             select(inbound_events)
