@@ -99,17 +99,17 @@ def together_by_subject(
     tasks: Sequence[Task], *, subject_of: Callable[[Task], str | None], groups: int
 ) -> list[list[Task]]:
     """Split a batch into at most `groups` groups to run side by side: a subject's tasks all
-    in one group, in the batch's order, and each group's subjects in sorted order, so
-    transactions that lock the subjects' rows all take them in one order (no deadlock). A
-    task without a subject is a subject of its own."""
-    by_subject: dict[str, list[Task]] = {}
+    in one group, and every group in the batch's order. A task without a subject is a
+    subject of its own."""
+    home: dict[str, int] = {}
+    keys = []
     for task in tasks:
         subject = subject_of(task)
         key = f"1:{subject}" if subject is not None else f"0:{task.id}"
-        by_subject.setdefault(key, []).append(task)
-    subjects = sorted(by_subject)
-    count = max(1, min(groups, len(subjects)))
+        home.setdefault(key, len(home))
+        keys.append(key)
+    count = max(1, min(groups, len(home)))
     grouped: list[list[Task]] = [[] for _ in range(count)]
-    for index, subject in enumerate(subjects):
-        grouped[index % count].extend(by_subject[subject])
+    for task, key in zip(tasks, keys, strict=True):
+        grouped[home[key] % count].append(task)
     return grouped

@@ -191,11 +191,11 @@ class WebhookService:
     async def _process_batch(self, tasks: Sequence[Task]) -> Mapping[int, Outcome]:
         """Apply a batch of stored events: read together, then applied in up to
         `concurrency` transactions side by side (about `EVENTS_PER_TRANSACTION` events
-        each), each applying the events of its own
-        payments in turn, in Checkout.com id order (the order every transaction that locks
-        several payments takes them in). Round trips per event (BEGIN, COMMIT, the read) are
-        what the worker spends its CPU on; a payment's events never run in two transactions
-        at once.
+        each), each applying the events of its own payments in the order they were stored
+        (of two approved payments on one link, the first keeps it), after locking those
+        payments in Checkout.com id order (the order every transaction that locks several
+        takes them in). Round trips per event (BEGIN, COMMIT, the read) are what the worker
+        spends its CPU on; a payment's events never run in two transactions at once.
         A transaction that fails is rolled back and its events are applied one at a time,
         so one bad event never holds up its neighbours."""
         row_ids = {task.id: str(task.payload.get("event_row_id")) for task in tasks}
@@ -222,6 +222,9 @@ class WebhookService:
             async with self._uow() as uow:
                 now = self._clock()
                 records = _Records()
+                if len(tasks) > 1:
+                    subjects = {_subject(rows.get(row_ids[task.id])) for task in tasks}
+                    await uow.payments.lock_by_checkout_ids(sorted(filter(None, subjects)))
                 for task in tasks:
                     row = rows.get(row_ids[task.id])
                     if row is None:

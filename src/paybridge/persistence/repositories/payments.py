@@ -30,6 +30,12 @@ _BY_CHECKOUT_ID = select(payments).where(
     payments.c.checkout_payment_id == bindparam("checkout_payment_id")
 )
 _BY_CHECKOUT_ID_FOR_UPDATE = _BY_CHECKOUT_ID.with_for_update()
+_LOCK_BY_CHECKOUT_IDS = (
+    select(payments.c.id)
+    .where(payments.c.checkout_payment_id.in_(bindparam("checkout_payment_ids", expanding=True)))
+    .order_by(payments.c.checkout_payment_id)
+    .with_for_update()
+)
 _UPDATE = update(payments).where(payments.c.id == bindparam("b_id"))
 _BUMP_VERSION = _UPDATE.values(version=payments.c.version + 1).returning(payments.c.version)
 _MARK_SYNCED = _UPDATE.where(payments.c.synced_version <= bindparam("b_version")).values(
@@ -80,6 +86,13 @@ class PaymentRepository:
         stmt = _BY_CHECKOUT_ID_FOR_UPDATE if for_update else _BY_CHECKOUT_ID
         row = await self._conn.execute(stmt, {"checkout_payment_id": checkout_payment_id})
         return row.mappings().first()
+
+    async def lock_by_checkout_ids(self, checkout_payment_ids: Sequence[str]) -> None:
+        """Lock the known payments among these, in Checkout.com id order: the order every
+        transaction that locks several payments takes them in, so none waits in a cycle."""
+        if checkout_payment_ids:
+            params = {"checkout_payment_ids": list(checkout_payment_ids)}
+            await self._conn.execute(_LOCK_BY_CHECKOUT_IDS, params)
 
     async def list_by_order(self, order_id: str) -> Sequence[RowMapping]:
         stmt = (
