@@ -126,9 +126,11 @@ def _die_with_parent() -> None:
 
 
 def child_env(extra: Mapping[str, str]) -> dict[str, str]:
-    """This environment without any PAYBRIDGE_* the operator had set, plus `extra`."""
+    """This environment without any PAYBRIDGE_* the operator had set, plus `extra`. The
+    children import this tree's paybridge (`src/`), even when the virtualenv was installed
+    from another worktree: a before/after comparison measures the tree it runs from."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYBRIDGE_")}
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO)])
     env.update(extra)
     return env
 

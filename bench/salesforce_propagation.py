@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import time
 from typing import Any
 
@@ -133,17 +134,25 @@ async def loaded(
 ) -> tuple[dict[str, Any], int]:
     before = await sf.counts()
     cpu_before = paybridge.cpu_s()
+    started = time.monotonic()
     run = await run_loadgen(spec, timeout_s=float(spec["duration_s"]) + 120)
     acked = int(run["ok"])
     drained_at = time.monotonic()
     complete = await sf.wait_written(written + acked, args.drain_timeout)
     drain_s = time.monotonic() - drained_at
+    busy_s = paybridge.cpu_s() - cpu_before
+    busy_share = busy_s / (time.monotonic() - started)
     await asyncio.sleep(1.0)
     result = calls_between(before, await sf.counts(), acked)
     # Intake and (embedded) processing together, until the last record was written.
     result["server_cpu_ms_per_event"] = round(
         (paybridge.cpu_s() - cpu_before) * 1000 / max(acked, 1), 2
     )
+    # How much of one core the (single-threaded) process used until the last record was
+    # written: near 1, it was CPU-bound and latency is queueing for it; far below 1 on a
+    # busy machine, it was waiting for a core (see the load average).
+    result["server_cpu_share"] = round(busy_share, 2)
+    result["loadavg_after"] = [round(value, 2) for value in os.getloadavg()]
     writes = await sf.writes()
     propagation, missing = [], 0
     for tag, status, sent_wall, _latency, _captured in run.pop("each"):
@@ -289,11 +298,22 @@ def show(report: dict[str, Any]) -> None:
          "peak RSS MiB"],
         rows,
     )  # fmt: skip
-    burst_cpu = report["burst"]["server_cpu_ms_per_event"]
-    print(
-        "paybridge serve CPU per event (intake + embedded worker): fixed rate "
-        f"{rate['server_cpu_ms_per_event']} ms, burst {burst_cpu} ms"
-    )
+    loaded_phases = [
+        (name, report[key])
+        for name, key in (
+            (f"fixed rate {args['rate']:g}/s", "fixed_rate"),
+            (f"fixed rate {args['high_rate']:g}/s", "high_rate"),
+            ("burst", "burst"),
+        )
+        if key in report
+    ]
+    print_table(
+        "paybridge serve (intake + embedded worker) until the last record was written",
+        ["phase", "CPU ms per event", "share of one core", "load average after (1, 5, 15 min)"],
+        [[name, phase["server_cpu_ms_per_event"], phase["server_cpu_share"],
+          phase["loadavg_after"]] for name, phase in loaded_phases],
+    )  # fmt: skip
+    print(f"load average at start: {report['machine']['loadavg_at_start']}")
     for index, memory in enumerate(report["worker_memory_mib"], 1):
         print(f"extra worker {index}: peak RSS {memory.get('VmHWM')} MiB")
     trickle_prop = report["trickle"]["propagation"]

@@ -135,19 +135,31 @@ def clock() -> ShiftedClock:
     return ShiftedClock()
 
 
+@asynccontextmanager
+async def fresh_container(
+    pg_url: str, transport: LosingResponses, clock: ShiftedClock, **settings: object
+) -> AsyncIterator[Container]:
+    """A container on emptied tables, wired to the Checkout.com simulator; `settings`
+    override `make_settings`'s."""
+    built = build_container(
+        make_settings(pg_url, **settings),
+        clock=clock,
+        checkout_transport=transport,
+        checkout_retry=RetryPolicy.immediate(3),
+    )
+    await truncate_all(built.engine)
+    try:
+        yield built
+    finally:
+        await built.aclose()
+
+
 @pytest.fixture
 async def container(
     pg_url: str, lossy_transport: LosingResponses, clock: ShiftedClock
 ) -> AsyncIterator[Container]:
-    built = build_container(
-        make_settings(pg_url),
-        clock=clock,
-        checkout_transport=lossy_transport,
-        checkout_retry=RetryPolicy.immediate(3),
-    )
-    await truncate_all(built.engine)
-    yield built
-    await built.aclose()
+    async with fresh_container(pg_url, lossy_transport, clock) as built:
+        yield built
 
 
 @pytest.fixture

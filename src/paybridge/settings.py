@@ -136,7 +136,10 @@ class WorkerSettings(BaseModel):
     poll_interval_s: float = Field(default=0.5, gt=0)
     batch_size: int = Field(default=50, ge=1)
     concurrency: int = Field(
-        default=8, ge=1, description="Webhook events a worker applies at once (one per payment)."
+        default=8,
+        ge=1,
+        description="Transactions a worker applies a batch of webhook events in, side by side "
+        "(a payment's events all in one of them).",
     )
     lease_s: float = Field(
         default=60.0,

@@ -130,3 +130,27 @@ async def test_an_update_naming_something_that_is_not_a_column_is_refused(
             await tx.payments.bump("p1", {"statuz": "Captured"})
         with pytest.raises(ValueError, match="not columns of payment_actions"):
             await tx.payments.update_action("p1-a1", {"amount": 5})
+
+
+async def test_a_batch_of_syncs_is_recorded_per_payment_and_never_moves_one_back(
+    engine: AsyncEngine,
+) -> None:
+    uow = unit_of_work_factory(engine)
+    async with uow() as tx:
+        await seed(tx)
+        older = (await tx.payments.bump("p2", {"status": "Captured"}))["version"]
+        newer = (await tx.payments.bump("p2", {"status": "Captured"}))["version"]
+        await tx.payments.mark_synced("p2", version=newer, at=T0, error=None)
+        await tx.commit()
+
+    later = T0 + timedelta(minutes=1)
+    async with uow() as tx:
+        # p2: a slower worker finished writing the older version after another wrote the newer.
+        await tx.payments.mark_many_synced({"p1": 1, "p2": older, "p3": 1}, at=later)
+        await tx.commit()
+
+    async with uow() as tx:
+        rows = {row["id"]: row for row in await tx.payments.get_many(["p1", "p2", "p3"])}
+    assert (rows["p1"]["synced_version"], rows["p1"]["last_synced_at"]) == (1, later)
+    assert (rows["p3"]["synced_version"], rows["p3"]["last_synced_at"]) == (1, later)
+    assert (rows["p2"]["synced_version"], rows["p2"]["last_synced_at"]) == (newer, T0)

@@ -194,11 +194,15 @@ async def apply_facts(
     now: datetime,
     extra: dict[str, Any] | None = None,
     balances: Balances | None = None,
+    actions: Sequence[RowMapping] | None = None,
 ) -> PaymentState:
     """Merge `facts` (and Checkout.com's `balances`, when the news carries them), re-fold,
     and when anything changed bump the version and enqueue the Salesforce sync. `payment`
-    must have been read `for_update` in this transaction."""
-    applied = await apply_facts_to(uow, payment, facts, now=now, extra=extra, balances=balances)
+    must have been read `for_update` in this transaction. `actions`: its ledger, when the
+    caller knows it without asking (a payment created in this transaction has none)."""
+    applied = await apply_facts_to(
+        uow, payment, facts, now=now, extra=extra, balances=balances, actions=actions
+    )
     return applied.state
 
 
@@ -212,8 +216,7 @@ async def apply_facts_to(
     balances: Balances | None = None,
     actions: Sequence[RowMapping] | None = None,
 ) -> Applied:
-    """`apply_facts`, answering with the row and ledger too. `actions`: the payment's ledger
-    when the caller knows it without asking (a row it has just inserted has none)."""
+    """`apply_facts`, answering with the row and ledger too."""
     values = dict(extra or {})
     changed = bool(values)
     if actions is None:

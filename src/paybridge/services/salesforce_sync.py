@@ -222,6 +222,12 @@ class SalesforceSyncService:
                 if with_logs
                 else {}
             )
+        of_order: dict[str, list[RowMapping]] = {}
+        for sibling in siblings:
+            of_order.setdefault(str(sibling["order_id"]), []).append(sibling)
+        links_of: dict[str, list[RowMapping]] = {}
+        for link in paid_links:
+            links_of.setdefault(str(link["checkout_payment_id"]), []).append(link)
         loaded: list[_Payment] = []
         for payment_id, task_ids in by_payment.items():
             row = rows.get(payment_id)
@@ -236,12 +242,8 @@ class SalesforceSyncService:
                     disputes=disputes.get(payment_id, []),
                     settlements=settlements.get(payment_id, []),
                     log_rows=logs.get(payment_id, []),
-                    order_payments=[r for r in siblings if r["order_id"] == row["order_id"]],
-                    links=[
-                        link
-                        for link in paid_links
-                        if link["checkout_payment_id"] == row["checkout_payment_id"]
-                    ],
+                    order_payments=of_order.get(str(row["order_id"]), []),
+                    links=links_of.get(str(row["checkout_payment_id"]), []),
                 )
             )
         return loaded
@@ -283,9 +285,7 @@ class SalesforceSyncService:
             # A locked row or a record that failed transiently: this payment waits, alone.
             return Postpone(reason, whole_lane=False) if failure.transient else Dead(reason)
         essential = [
-            index
-            for index, write in enumerate(report.writes)
-            if write.owner == payment.id and write.essential
+            index for index in report.indexes_of(payment.id) if report.writes[index].essential
         ]
         if all(report.attempted(index) for index in essential):
             return Done()
@@ -309,8 +309,11 @@ class SalesforceSyncService:
         skipped: list[str] = []
         done: list[tuple[_Payment, int]] = []  # (payment, logs it carried to Salesforce)
         logs_left = False
+        # Payments' rows are locked in Checkout.com id order, as webhook processing locks
+        # them (a transaction that locks several payments never waits on another in a cycle).
+        in_lock_order = sorted(settled, key=lambda item: str(item[0].row["checkout_payment_id"]))
         async with self._uow() as uow:
-            for payment, outcome in settled:
+            for payment, outcome in in_lock_order:
                 sent, rejected = report.log_outcomes(owner=payment.id)
                 synced += sent
                 if isinstance(outcome, Done):
@@ -318,15 +321,15 @@ class SalesforceSyncService:
                 # Else the logs failed on the lookup to a payment Salesforce refused or never
                 # got: still pending, for the payment's next sync or the sweep (without it).
                 skipped += payment.skipped_logs
-                version = int(payment.row["version"])
                 if isinstance(outcome, Done):
-                    await uow.payments.mark_synced(payment.id, version=version, at=now, error=None)
                     logs_left |= len(sent) + len(rejected) < len(payment.logs)
                     done.append((payment, len(sent)))
                 elif isinstance(outcome, Dead):
                     failed = report.first_failure(payment.id)
                     code = failed[1].error_code if failed else "salesforce_rejected"
                     await self._park(uow, payment.row, outcome.error, code=code, now=now)
+            versions = {payment.id: int(payment.row["version"]) for payment, _ in done}
+            await uow.payments.mark_many_synced(versions, at=now)
             await uow.logs.mark(synced, status=SYNCED, at=now)
             await uow.logs.mark(refused, status=FAILED, at=now)
             await uow.logs.mark(skipped, status=SKIPPED, at=now)

@@ -10,6 +10,7 @@ caller decides (postpone, retry) — every write is an idempotent full-state ups
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -83,17 +84,27 @@ class WriteReport:
     def attempted(self, index: int) -> bool:
         return index in self.results
 
+    def indexes_of(self, owner: str) -> list[int]:
+        """The owner's writes, in write order (looked up, not searched: a batch of 200
+        payments asks this for each of them)."""
+        return self._by_owner.get(owner, [])
+
+    @functools.cached_property
+    def _by_owner(self) -> dict[str, list[int]]:
+        by_owner: dict[str, list[int]] = {}
+        for index, write in enumerate(self.writes):
+            by_owner.setdefault(write.owner, []).append(index)
+        return by_owner
+
     def log_outcomes(self, owner: str | None = None) -> tuple[list[str], list[str]]:
         """Ids of the (owner's) logs written, and of those Salesforce refused for good.
         Logs in neither list were not reached or failed transiently: still pending."""
         synced: list[str] = []
         refused: list[str] = []
-        for index, write in enumerate(self.writes):
-            if (
-                write.log_id is None
-                or owner not in (None, write.owner)
-                or index not in self.results
-            ):
+        indexes = range(len(self.writes)) if owner is None else self.indexes_of(owner)
+        for index in indexes:
+            write = self.writes[index]
+            if write.log_id is None or index not in self.results:
                 continue
             failure = self.results[index]
             if failure is None:
@@ -104,9 +115,9 @@ class WriteReport:
 
     def first_failure(self, owner: str) -> tuple[Write, RecordFailure] | None:
         """The owner's first failed essential write, in write order (parents come first)."""
-        for index, write in enumerate(self.writes):
-            failure = self.results.get(index)
-            if write.owner == owner and write.essential and failure is not None:
+        for index in self.indexes_of(owner):
+            write, failure = self.writes[index], self.results.get(index)
+            if write.essential and failure is not None:
                 return write, failure
         return None
 

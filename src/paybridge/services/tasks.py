@@ -4,7 +4,6 @@ The worker runs handlers and turns outcomes into outbox state; services own the 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,20 +95,21 @@ class TaskService(Protocol):
     def task_handlers(self) -> dict[str, BatchHandler]: ...
 
 
-def concurrently(handle: Callable[[Task], Awaitable[Outcome]], *, limit: int) -> BatchHandler:
-    """Like `one_by_one`, but up to `limit` tasks at a time: for independent tasks whose
-    own transactions serialize what must be serialized (a payment's row lock)."""
-    gate = asyncio.Semaphore(limit)
-    single = one_by_one(handle)
-
-    async def run(task: Task) -> Mapping[int, Outcome]:
-        async with gate:
-            return await single([task])
-
-    async def batch(tasks: Sequence[Task]) -> Mapping[int, Outcome]:
-        results: dict[int, Outcome] = {}
-        for outcome in await asyncio.gather(*(run(task) for task in tasks)):
-            results.update(outcome)
-        return results
-
-    return batch
+def together_by_subject(
+    tasks: Sequence[Task], *, subject_of: Callable[[Task], str | None], groups: int
+) -> list[list[Task]]:
+    """Split a batch into at most `groups` groups to run side by side: a subject's tasks all
+    in one group, and every group in the batch's order. A task without a subject is a
+    subject of its own."""
+    home: dict[str, int] = {}
+    keys = []
+    for task in tasks:
+        subject = subject_of(task)
+        key = f"1:{subject}" if subject is not None else f"0:{task.id}"
+        home.setdefault(key, len(home))
+        keys.append(key)
+    count = max(1, min(groups, len(home)))
+    grouped: list[list[Task]] = [[] for _ in range(count)]
+    for task, key in zip(tasks, keys, strict=True):
+        grouped[home[key] % count].append(task)
+    return grouped

@@ -9,8 +9,11 @@ re-folds the state and enqueues the Salesforce sync, all in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -45,13 +48,17 @@ from paybridge.services.tasks import (
     Done,
     Outcome,
     Task,
-    concurrently,
     one_by_one,
+    together_by_subject,
 )
 
 _log = structlog.get_logger(__name__)
 
 SOURCE = "checkout"
+# A transaction carries about this many events of a batch before another is opened beside
+# it: a few events share one BEGIN/COMMIT even when a batch is small, and a large batch is
+# still spread over `concurrency` connections.
+EVENTS_PER_TRANSACTION = 6
 PROCESS_TASK = "webhooks.process"
 PRUNE_TASK = "maintenance.prune"
 
@@ -103,6 +110,7 @@ class WebhookService:
         self._prune_every = prune_every
         self._disputes = disputes
         self._concurrency = concurrency
+        self._one_by_one = one_by_one(self._process_task)
 
     # --- intake ----------------------------------------------------------------------------
 
@@ -176,12 +184,67 @@ class WebhookService:
 
     def task_handlers(self) -> dict[str, BatchHandler]:
         return {
-            PROCESS_TASK: concurrently(self._process_task, limit=self._concurrency),
+            PROCESS_TASK: self._process_batch,
             PRUNE_TASK: one_by_one(self._prune),
         }
 
     async def _process_task(self, task: Task) -> Outcome:
         return await self.process(str(task.payload["event_row_id"]))
+
+    async def _process_batch(self, tasks: Sequence[Task]) -> Mapping[int, Outcome]:
+        """Apply a batch of stored events: read together, then applied in up to
+        `concurrency` transactions side by side (about `EVENTS_PER_TRANSACTION` events
+        each), each applying the events of its own payments in the order they were stored
+        (of two approved payments on one link, the first keeps it), after locking those
+        payments in Checkout.com id order (the order every transaction that locks several
+        takes them in). Round trips per event (BEGIN, COMMIT, the read) are what the worker
+        spends its CPU on; a payment's events never run in two transactions at once.
+        A transaction that fails is rolled back and its events are applied one at a time,
+        so one bad event never holds up its neighbours."""
+        row_ids = {task.id: str(task.payload.get("event_row_id")) for task in tasks}
+        async with self._uow() as uow:
+            rows = await uow.events.get_many(list(row_ids.values()))
+        groups = together_by_subject(
+            tasks,
+            subject_of=lambda task: _subject(rows.get(row_ids[task.id])),
+            groups=min(self._concurrency, math.ceil(len(tasks) / EVENTS_PER_TRANSACTION)),
+        )
+        outcomes: dict[int, Outcome] = {}
+        for applied in await asyncio.gather(
+            *(self._apply_together(group, rows, row_ids) for group in groups)
+        ):
+            outcomes.update(applied)
+        return outcomes
+
+    async def _apply_together(
+        self, tasks: Sequence[Task], rows: Mapping[str, RowMapping], row_ids: Mapping[int, str]
+    ) -> Mapping[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        disputes: list[Task] = []  # fetched from Checkout.com first: applied one at a time
+        try:
+            async with self._uow() as uow:
+                now = self._clock()
+                records = _Records()
+                if len(tasks) > 1:
+                    subjects = {_subject(rows.get(row_ids[task.id])) for task in tasks}
+                    await uow.payments.lock_by_checkout_ids(sorted(filter(None, subjects)))
+                for task in tasks:
+                    row = rows.get(row_ids[task.id])
+                    if row is None:
+                        outcomes[task.id] = Dead(f"inbound event {row_ids[task.id]} is gone")
+                        continue
+                    applied = await self._apply_stored(uow, row, records, now=now)
+                    if isinstance(applied, EventEnvelope):
+                        disputes.append(task)
+                    else:
+                        outcomes[task.id] = applied
+                await records.write(uow, at=now)
+                await uow.commit()
+        except Exception:  # noqa: BLE001 — rolled back: each event is tried alone instead
+            _log.warning("webhook.batch.retried_one_by_one", events=len(tasks), exc_info=True)
+            return await self._one_by_one(tasks)
+        outcomes.update(await self._one_by_one(disputes))
+        return outcomes
 
     async def process(self, event_row_id: str) -> Outcome:
         """Apply one stored event. A payment event is read and applied in one transaction;
@@ -190,21 +253,13 @@ class WebhookService:
             row = await uow.events.get(event_row_id)
             if row is None:
                 return Dead(f"inbound event {event_row_id} is gone")
-            if row["handled_at"] is not None:
-                return Done()
-            now = self._clock()
-            try:
-                event = parse_envelope(bytes(row["raw_body"]))
-            except UnreadableEvent as exc:
-                await uow.events.mark(row["id"], status="quarantined", at=now, error=str(exc))
+            now, records = self._clock(), _Records()
+            applied = await self._apply_stored(uow, row, records, now=now)
+            if not isinstance(applied, EventEnvelope):
+                await records.write(uow, at=now)
                 await uow.commit()
-                return Done()
-            if not event.is_dispute_event:
-                ignored = await self._apply_payment_event(uow, event, now=now)
-                status = "handled" if ignored is None else "ignored"
-                await uow.events.mark(event_row_id, status=status, at=now, error=ignored)
-                await uow.commit()
-                return Done()
+                return applied
+            event = applied
         prepared = await self._disputes.prepare(event)  # outside any transaction
         now = self._clock()
         async with self._uow() as uow:
@@ -213,28 +268,54 @@ class WebhookService:
             await uow.commit()
         return Done()
 
+    async def _apply_stored(
+        self, uow: UnitOfWork, row: RowMapping, records: _Records, *, now: datetime
+    ) -> Outcome | EventEnvelope:
+        """Apply a stored payment event inside the caller's transaction; the caller writes
+        `records` and commits. A dispute event is returned instead: its dispute is fetched
+        before it is applied."""
+        if row["handled_at"] is not None:
+            return Done()
+        try:
+            event = parse_envelope(bytes(row["raw_body"]))
+        except UnreadableEvent as exc:
+            records.marks.append((row["id"], "quarantined", str(exc)))
+            return Done()
+        if event.is_dispute_event:
+            return event
+        ignored = await self._apply_payment_event(uow, event, records, now=now)
+        records.marks.append((row["id"], "handled" if ignored is None else "ignored", ignored))
+        return Done()
+
     async def _apply_payment_event(
-        self, uow: UnitOfWork, event: EventEnvelope, *, now: datetime
+        self, uow: UnitOfWork, event: EventEnvelope, records: _Records, *, now: datetime
     ) -> str | None:
         """Apply the event; the reason when it is not about an Order's payment at all."""
         if event.is_payout:  # stored before paybridge told payouts apart: still not an Order's
             _log.info("webhook.payout.ignored", cko_event_id=event.id, event_type=event.type)
             return _ignored_because(event)
-        payment = await self._lock_or_create(uow, event, now=now)
-        if payment is None:
-            await uow.logs.add(self._log_row(event, None, now=now, error="payment_unidentified"))
+        locked = await self._lock_or_create(uow, event, now=now)
+        if locked is None:
+            records.logs.append(self._log_row(event, None, now=now, error="payment_unidentified"))
             _log.warning("webhook.payment.unidentified", cko_event_id=event.id)
             return None
+        payment, created = locked
         facts = to_facts(event)
         last = payment["last_event_at"]
         newer = event.occurred_at is not None and (last is None or event.occurred_at > last)
         extra: dict[str, Any] = {"last_event_at": event.occurred_at} if newer else {}
         state = await apply_facts(
-            uow, payment, facts, now=now, extra=extra, balances=to_balances(event)
+            uow,
+            payment,
+            facts,
+            now=now,
+            extra=extra,
+            balances=to_balances(event),
+            actions=() if created else None,  # a payment created just now has no ledger yet
         )
         await settle_link_payment(uow, payment, state.status, now=now)
         await notify_settled_actions(uow, facts, now=now)
-        await uow.logs.add(self._log_row(event, payment, now=now))
+        records.logs.append(self._log_row(event, payment, now=now))
         _log.info(
             "webhook.applied",
             cko_event_id=event.id,
@@ -246,23 +327,26 @@ class WebhookService:
 
     async def _lock_or_create(
         self, uow: UnitOfWork, event: EventEnvelope, *, now: datetime
-    ) -> RowMapping | None:
+    ) -> tuple[RowMapping, bool] | None:
+        """The event's payment, locked, and whether this transaction created it."""
         pid = event.subject_id
         if pid is None:
             return None
         payment = await uow.payments.get_by_checkout_id(pid, for_update=True)
         if payment is not None:
-            return payment
+            return payment, False
         seed = to_seed(event)
         if seed is None:
             return None
         created = await uow.payments.insert_if_absent(seed_row(seed, now=now))
         if created is None:  # another worker created it meanwhile
-            return await uow.payments.get_by_checkout_id(pid, for_update=True)
+            theirs = await uow.payments.get_by_checkout_id(pid, for_update=True)
+            return None if theirs is None else (theirs, False)
         _log.info("webhook.payment.created_from_event", checkout_payment_id=pid)
         if await link_waiting_disputes(uow, created, now=now):
-            return await uow.payments.get_by_checkout_id(pid, for_update=True)
-        return created
+            adopted = await uow.payments.get_by_checkout_id(pid, for_update=True)
+            return None if adopted is None else (adopted, True)
+        return created, True
 
     @staticmethod
     def _log_row(
@@ -314,6 +398,24 @@ class WebhookService:
             await uow.commit()
         _log.info("maintenance.pruned", inbound_events=events, idempotency_keys=keys)
         return Done()
+
+
+@dataclass
+class _Records:
+    """What the events a transaction applies leave behind, written together just before it
+    commits (one round trip each, not one per event): the inbox rows' marks
+    ((row id, status, error) each) and the webhook integration logs."""
+
+    marks: list[tuple[str, str, str | None]] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    async def write(self, uow: UnitOfWork, *, at: datetime) -> None:
+        await uow.logs.add_many(self.logs)
+        await uow.events.mark_many(self.marks, at=at)
+
+
+def _subject(row: RowMapping | None) -> str | None:
+    return None if row is None else row["subject_id"]
 
 
 def _ignored_because(event: EventEnvelope) -> str:

@@ -243,9 +243,12 @@ class Worker:
         finally:
             slots.release()
 
-    async def run_once(self, kinds: Sequence[str] | None = None) -> int:
-        """Claim one batch (of `kinds`, default all) and run it; returns how many ran."""
-        tasks = await self._claim(kinds, limit=self._config.batch_size)
+    async def run_once(
+        self, kinds: Sequence[str] | None = None, *, limit: int | None = None
+    ) -> int:
+        """Claim one batch (of `kinds`, default all; at most `limit`, default the batch size)
+        and run it; returns how many ran."""
+        tasks = await self._claim(kinds, limit=limit or self._config.batch_size)
         await self._run_claimed(tasks)
         return len(tasks)
 

@@ -25,6 +25,7 @@ from paybridge.adapters.salesforce.errors import (
 from paybridge.adapters.salesforce.models import (
     CompositeSubrequest,
     collection_update_record,
+    encode_json,
     record_subrequests,
 )
 from paybridge.mapping.salesforce_records import SalesforceRecord
@@ -560,3 +561,29 @@ async def test_query_sends_the_soql_and_follows_next_records_url(
     assert request.url.params["q"] == soql
     assert request.headers["Authorization"].startswith("Bearer ")
     assert last.call_count == 1
+
+
+def test_bodies_are_compact_json_with_exact_decimals_and_text_as_given() -> None:
+    body = {
+        "Amount__c": Decimal("149.90"),
+        "Refunded__c": Decimal("-0.01"),
+        "Name": 'Café "Zürich"\n\u2028',
+        "Käse": None,
+        "Disputed__c": False,
+        "Version__c": 2,
+        "Records": [{"Rate__c": 1.5}, True],
+    }
+    encoded = encode_json(body)
+
+    assert (
+        encoded
+        == (
+            '{"Amount__c":149.90,"Refunded__c":-0.01,'
+            '"Name":"Café \\"Zürich\\"\\n\u2028","K\\u00e4se":null,'
+            '"Disputed__c":false,"Version__c":2,"Records":[{"Rate__c":1.5},true]}'
+        ).encode()
+    )
+    assert json.loads(encoded) == {**body, "Amount__c": 149.9, "Refunded__c": -0.01}
+    for impossible in (Decimal("NaN"), float("inf")):
+        with pytest.raises(ValueError, match=r"non-finite|Out of range"):
+            encode_json({"Amount__c": impossible})

@@ -7,7 +7,7 @@ currency fields take numbers, and money never passes through float here.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -195,13 +195,26 @@ def encode_json(value: Any) -> bytes:
 
 
 def _encode(value: Any) -> str:
+    # Scalars go straight to the json module's own C string escaper and to the reprs it
+    # uses: `json.dumps` builds an encoder per call, and a burst's bodies hold many values.
+    if isinstance(value, str):
+        return _escape(value)
+    if value is None or isinstance(value, bool):
+        return _CONSTANTS[value]
+    if isinstance(value, int):
+        return int.__repr__(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError("cannot encode a non-finite Decimal as JSON")
         return format(value, "f")
     if isinstance(value, Mapping):
-        items = (f"{json.dumps(str(key))}:{_encode(item)}" for key, item in value.items())
+        items = (f"{_escape_key(str(key))}:{_encode(item)}" for key, item in value.items())
         return "{" + ",".join(items) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(_encode(item) for item in value) + "]"
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+_escape: Callable[[str], str] = json.encoder.encode_basestring
+_escape_key: Callable[[str], str] = json.encoder.encode_basestring_ascii
+_CONSTANTS = {None: "null", True: "true", False: "false"}

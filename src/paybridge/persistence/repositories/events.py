@@ -24,6 +24,9 @@ _INSERT = PerDialect(
     )
 )
 _GET = select(inbound_events).where(inbound_events.c.id == bindparam("row_id"))
+_GET_MANY = select(inbound_events).where(
+    inbound_events.c.id.in_(bindparam("row_ids", expanding=True))
+)
 _MARK = (
     update(inbound_events)
     .where(inbound_events.c.id == bindparam("b_id"))
@@ -67,6 +70,11 @@ class InboundEventRepository:
 
     async def get(self, row_id: str) -> RowMapping | None:
         return (await self._conn.execute(_GET, {"row_id": row_id})).mappings().first()
+
+    async def get_many(self, row_ids: Sequence[str]) -> dict[str, RowMapping]:
+        """Several stored events in one round trip (the worker reads a batch), by row id."""
+        result = await self._conn.execute(_GET_MANY, {"row_ids": list(row_ids)})
+        return {str(row["id"]): row for row in result.mappings()}
 
     async def get_by_event_id(
         self, event_id: str, *, source: str = "checkout"
@@ -112,12 +120,25 @@ class InboundEventRepository:
     async def mark(
         self, row_id: str, *, status: str, at: datetime, error: str | None = None
     ) -> None:
-        error = self._redact(error) if error is not None else None
-        values: dict[str, Any] = {"b_id": row_id, "b_status": status, "b_error": error}
-        if status in {"handled", "ignored"}:
-            await self._conn.execute(_MARK_DONE, {**values, "b_at": at})
-        else:
-            await self._conn.execute(_MARK, values)
+        await self.mark_many([(row_id, status, error)], at=at)
+
+    async def mark_many(
+        self, marks: Sequence[tuple[str, str, str | None]], *, at: datetime
+    ) -> None:
+        """Record what became of several events ((row id, status, error) each): one round
+        trip per kind of outcome (handled and ignored events also get `handled_at`)."""
+        finished: list[dict[str, Any]] = []
+        other: list[dict[str, Any]] = []
+        for row_id, status, error in marks:
+            redacted = self._redact(error) if error is not None else None
+            values = {"b_id": row_id, "b_status": status, "b_error": redacted}
+            if status in {"handled", "ignored"}:
+                finished.append({**values, "b_at": at})
+            else:
+                other.append(values)
+        for statement, params in ((_MARK_DONE, finished), (_MARK, other)):
+            if params:
+                await self._conn.execute(statement, params)
 
     async def reopen(self, row_id: str) -> None:
         """Make a stored event processable again (operator replay)."""

@@ -68,9 +68,19 @@ class IntegrationLogRepository:
 
     async def add(self, values: dict[str, Any]) -> None:
         """Store one log row; its message (often an upstream error's text) is redacted."""
-        if values.get("message"):
-            values = {**values, "message": self._redact(values["message"])}
-        await self._conn.execute(_ADD, values)
+        await self.add_many([values])
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Store several log rows of one shape (the same columns) in one round trip."""
+        if not rows:
+            return
+        redacted = [
+            {**values, "message": self._redact(values["message"])}
+            if values.get("message")
+            else values
+            for values in rows
+        ]
+        await self._conn.execute(_ADD, redacted)
 
     async def list_for_payment(self, payment_id: str) -> Sequence[RowMapping]:
         stmt = (

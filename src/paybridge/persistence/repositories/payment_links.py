@@ -6,11 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paybridge.persistence.dialect import upsertable_insert
 from paybridge.persistence.tables import payment_links
+
+# Every approved webhook event looks its payment's link up: built once (a reused statement
+# keeps its cache key, where building one per call costs CPU on every event).
+_ACTIVE_WITH_REFERENCE = select(payment_links).where(
+    payment_links.c.reference == bindparam("reference"), payment_links.c.status == "Active"
+)
 
 
 class PaymentLinkRepository:
@@ -57,10 +63,8 @@ class PaymentLinkRepository:
         return (await self._conn.execute(stmt)).mappings().all()
 
     async def active_with_reference(self, reference: str) -> Sequence[RowMapping]:
-        stmt = select(payment_links).where(
-            payment_links.c.reference == reference, payment_links.c.status == "Active"
-        )
-        return (await self._conn.execute(stmt)).mappings().all()
+        result = await self._conn.execute(_ACTIVE_WITH_REFERENCE, {"reference": reference})
+        return result.mappings().all()
 
     async def list_expired_active(self, *, now: datetime, limit: int) -> Sequence[RowMapping]:
         """Links still Active past their expiry: Checkout.com is asked what became of them."""

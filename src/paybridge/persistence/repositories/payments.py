@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,12 @@ _BY_CHECKOUT_ID = select(payments).where(
 _BY_CHECKOUT_ID_FOR_UPDATE = _BY_CHECKOUT_ID.with_for_update()
 _UPDATES = RowUpdates(payments)
 _BUMPS = RowUpdates(payments, always={"version": payments.c.version + 1}, returning=True)
+_LOCK_BY_CHECKOUT_IDS = (
+    select(payments.c.id)
+    .where(payments.c.checkout_payment_id.in_(bindparam("checkout_payment_ids", expanding=True)))
+    .order_by(payments.c.checkout_payment_id)
+    .with_for_update()
+)
 _BY_ID = update(payments).where(payments.c.id == bindparam("b_id"))
 _MARK_SYNCED = _BY_ID.where(payments.c.synced_version <= bindparam("b_version")).values(
     synced_version=bindparam("b_version"), last_synced_at=bindparam("b_at"), last_sync_error=None
@@ -80,6 +86,13 @@ class PaymentRepository:
         row = await self._conn.execute(stmt, {"checkout_payment_id": checkout_payment_id})
         return row.mappings().first()
 
+    async def lock_by_checkout_ids(self, checkout_payment_ids: Sequence[str]) -> None:
+        """Lock the known payments among these, in Checkout.com id order: the order every
+        transaction that locks several payments takes them in, so none waits in a cycle."""
+        if checkout_payment_ids:
+            params = {"checkout_payment_ids": list(checkout_payment_ids)}
+            await self._conn.execute(_LOCK_BY_CHECKOUT_IDS, params)
+
     async def list_by_order(self, order_id: str) -> Sequence[RowMapping]:
         stmt = (
             select(payments)
@@ -113,9 +126,18 @@ class PaymentRepository:
                 _MARK_SYNC_FAILED, {"b_id": payment_id, "b_error": self._redact(error)}
             )
             return
-        await self._conn.execute(
-            _MARK_SYNCED, {"b_id": payment_id, "b_version": version, "b_at": at}
-        )
+        await self.mark_many_synced({payment_id: version}, at=at)
+
+    async def mark_many_synced(self, versions: Mapping[str, int], *, at: datetime) -> None:
+        """Record the syncs of a batch ({payment id: version written}) in one round trip:
+        the same guarded UPDATE, sent once with every payment's parameters."""
+        if not versions:
+            return
+        params = [
+            {"b_id": payment_id, "b_version": version, "b_at": at}
+            for payment_id, version in versions.items()
+        ]
+        await self._conn.execute(_MARK_SYNCED, params)
 
     # --- the ledger ---------------------------------------------------------------------
 
