@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from paybridge.services.backlog import lane_of, per_lane
+from paybridge.services.backlog import per_lane
+from paybridge.services.tasks import lane_of
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from paybridge.persistence.uow import UnitOfWorkFactory
 from paybridge.services.reconciliation import GAVE_UP_ERROR_CODE
+from paybridge.services.tasks import lane_of
 
 GIVE_UPS_WINDOW = timedelta(days=1)
 
@@ -20,11 +21,6 @@ class Backlog:
     dead_tasks: Mapping[str, int]  # per task kind
     parked_syncs: int
     reconcile_give_ups: int  # within GIVE_UPS_WINDOW
-
-
-def lane_of(kind: str) -> str:
-    """The worker lane of a task kind: its family (`salesforce.sync_payment` → `salesforce`)."""
-    return kind.split(".", 1)[0]
 
 
 def per_lane(

@@ -12,6 +12,13 @@ from typing import Any, Protocol
 from paybridge.services.outages import is_outage
 
 
+def lane_of(kind: str) -> str:
+    """A task kind's lane, its family (`salesforce.sync_payment` → `salesforce`): the tasks
+    that share one provider, so an outage seen by one holds them all. The worker claims by
+    it and `/metrics` reports the backlog by it."""
+    return kind.split(".", 1)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Task:
     id: int

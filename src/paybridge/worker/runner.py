@@ -37,6 +37,7 @@ from paybridge.services.tasks import (
     Postpone,
     Retry,
     Task,
+    lane_of,
     outcome_of_error,
 )
 
@@ -91,12 +92,6 @@ class WorkerConfig:
         return self.lane_limits.get(lane, LaneLimits(batch_size=self.batch_size))
 
 
-def family_of(kind: str) -> str:
-    """A task kind's family (`salesforce.sync_payment` → `salesforce`): the tasks that share
-    one provider, so an outage seen by one holds them all."""
-    return kind.split(".", 1)[0]
-
-
 def backoff_s(attempts: int, *, base_s: float, max_s: float, rng: random.Random) -> float:
     """Full-jitter exponential backoff: uniform in [0, min(max, base·2^(attempts-1))]."""
     ceiling = min(max_s, base_s * (2 ** max(attempts - 1, 0)))
@@ -132,7 +127,7 @@ class Worker:
         self._wake = {lane: asyncio.Event() for lane in self._lane_of.values()}
         self._family_kinds: dict[str, list[str]] = defaultdict(list)
         for kind in handlers:
-            self._family_kinds[family_of(kind)].append(kind)
+            self._family_kinds[lane_of(kind)].append(kind)
         self._outages: dict[str, int] = defaultdict(int)  # family → postponed batches in a row
         self._task_outages: dict[int, int] = {}  # task → postponed alone, in a row
         self._paused_until: dict[str, datetime] = {}  # lane → no claims before
@@ -179,7 +174,7 @@ class Worker:
                 _log.warning("worker.presence.unavailable", worker_id=self.worker_id)
 
     def _lane_name(self, kind: str) -> str:
-        return family_of(kind) if self._config.lanes else "all"
+        return lane_of(kind) if self._config.lanes else "all"
 
     def _on_bell(self, kinds: frozenset[str]) -> None:
         for kind in kinds:
@@ -352,7 +347,7 @@ class Worker:
         now = self._clock()
         config = self._config
         me = self.worker_id
-        family = family_of(group[0].kind)
+        family = lane_of(group[0].kind)
         family_until: datetime | None = None
         async with self._uow() as uow:
             done: list[int] = []
