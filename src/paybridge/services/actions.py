@@ -37,8 +37,8 @@ from paybridge.services.checkout_flow import (
     Calls,
     CheckoutFlow,
     CheckoutStep,
+    Hold,
     Recorded,
-    recovery_outcome,
 )
 from paybridge.services.gateway_notifications import (
     notify_when_settled,
@@ -46,7 +46,6 @@ from paybridge.services.gateway_notifications import (
 )
 from paybridge.services.holds import abandon_request, hold_key, settle_hold
 from paybridge.services.idempotency import (
-    CHECKOUT_KEY_WINDOW,
     Claim,
     IdempotencyService,
     StoredResponse,
@@ -56,7 +55,7 @@ from paybridge.services.ledger import apply_facts, state_of
 from paybridge.services.outages import is_outage
 from paybridge.services.payment_adoption import PaymentAdoption
 from paybridge.services.ports import CheckoutPayments
-from paybridge.services.tasks import BatchHandler, Dead, Done, Outcome, Retry, Task, one_by_one
+from paybridge.services.tasks import BatchHandler, Dead, Outcome, Task, one_by_one
 from paybridge.services.views import read_of
 
 _log = structlog.get_logger(__name__)
@@ -162,34 +161,30 @@ class ActionService:
             return Dead(reason)
 
     async def recover(self, record_id: str) -> Outcome:
-        """Finish a request whose Checkout.com answer was lost and whose caller never retried.
+        """Finish a request whose Checkout.com answer was lost and whose caller never retried
+        (`CheckoutFlow.recover`). Past Checkout.com's key window (re-sending could act twice),
+        or when Checkout.com refuses in a way recovery cannot fix, the hold is settled as
+        Declined with the reason, logged and synced: the webhook of the action, should it
+        have happened, still brings it into the ledger."""
+        return await self._flow.recover(
+            record_id,
+            self._resume,
+            subject="action",
+            hold=Hold(held=self._held, give_up=self._give_up),
+        )
 
-        Within Checkout.com's 24 h idempotency window the same key replays (or performs) the
-        action exactly once; an outage is waited out. Past the window (re-sending could act
-        twice), or when Checkout.com refuses in a way recovery cannot fix, the hold is
-        settled as Declined with the reason, logged and synced: the webhook of the action,
-        should it have happened, still brings it into the ledger."""
-        claim = await self._idempotency.resume(record_id)
-        if isinstance(claim, StoredResponse):
-            return Done()
-        if claim is None:
-            return Retry("request still in flight")
+    @staticmethod
+    async def _held(uow: UnitOfWork, claim: Claim) -> bool:
+        return await uow.payments.get_action(reservation_key(claim)) is not None
+
+    async def _resume(self, claim: Claim) -> StoredResponse | CheckoutError:
+        """Run the request's step again from what `_reserve` stored: its wire body and hold."""
+        assert claim.payload is not None
+        kind = ActionKind(claim.payload["kind"])
+        wire = WIRE_MODELS[kind.value].model_validate(claim.payload["wire"])
         async with self._uow() as uow:
-            record = await uow.idempotency.get(record_id)
             held = await uow.payments.get_action(reservation_key(claim))
-        assert record is not None
-        payload = record["request_payload"]
-        if payload is None or held is None:
-            await self._idempotency.release(claim)
-            return Dead("nothing to recover: no amount was reserved for this request")
-        if self._clock() - record["created_at"] > CHECKOUT_KEY_WINDOW:
-            await self._give_up(
-                record_id, reason="Checkout.com's idempotency window passed before an answer"
-            )
-            return Done()
-        kind = ActionKind(payload["kind"])
-        wire = WIRE_MODELS[kind.value].model_validate(payload["wire"])
-        async with self._uow() as uow:
+            assert held is not None  # the claim is ours: nothing settles the hold meanwhile
             payment = await uow.payments.get(held["payment_id"])
         assert payment is not None
         reservation = Reservation(
@@ -201,17 +196,9 @@ class ActionService:
             market=payment["market"],
         )
         step = self._step(kind, reservation, wire, claim, None)
-        result = await self._flow.run(claim, step, correlation_id=None)
-        if isinstance(result, CheckoutError):
-            outcome = recovery_outcome(result)
-            if outcome is None:
-                await self._give_up(record_id, reason=f"Checkout.com answered: {result.message}")
-                return Done()
-            return outcome
-        _log.info("checkout.action.recovered", idempotency_record_id=record_id, kind=kind.value)
-        return Done()
+        return await self._flow.run(claim, step, correlation_id=None)
 
-    async def _give_up(self, record_id: str, *, reason: str) -> None:
+    async def _give_up(self, record_id: str, reason: str) -> None:
         async with self._uow() as uow:
             abandoned = await abandon_request(uow, record_id, reason=reason, now=self._clock())
             await uow.commit()

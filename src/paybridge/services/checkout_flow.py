@@ -84,6 +84,16 @@ def log_failure(operation: str, *, clock: Clock, correlation_id: str | None) -> 
     return failed
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """What a request reserved before calling Checkout.com (an action's amount), for its
+    recovery: `held` tells whether it is still there (inside the recovery's read); when
+    recovery gives up, `give_up(record_id, reason)` settles it and answers the request."""
+
+    held: Callable[[UnitOfWork, Claim], Awaitable[bool]]
+    give_up: Callable[[str, str], Awaitable[None]]
+
+
 class CheckoutFlow:
     """Runs `CheckoutStep`s for one idempotency service."""
 
@@ -120,11 +130,12 @@ class CheckoutFlow:
         complete: Callable[[Claim], Awaitable[StoredResponse | CheckoutError]],
         *,
         subject: str,
+        hold: Hold | None = None,
     ) -> Outcome:
-        """Finish a create whose process died or whose answer was lost, and whose caller never
+        """Finish a request whose process died or whose answer was lost, and whose caller never
         retried, with the same Cko-Idempotency-Key (inside Checkout.com's 24 h window only;
-        past it, the created object's own webhooks still bring it in). `complete` runs the
-        create's step from the claim's stored payload."""
+        past it, the object's own webhooks still bring it in). `complete` runs the request's
+        step from the claim's stored payload; `hold`: what it reserved, settled on giving up."""
         claim = await self._idempotency.resume(record_id)
         if isinstance(claim, StoredResponse):
             return Done()
@@ -135,16 +146,31 @@ class CheckoutFlow:
             return Dead("nothing to recover: no request was recorded")
         async with self._uow() as uow:
             record = await uow.idempotency.get(record_id)
+            held = hold is None or await hold.held(uow, claim)
         assert record is not None
+        if not held:
+            await self._idempotency.release(claim)
+            return Dead("nothing to recover: no amount was reserved for this request")
         if self._clock() - record["created_at"] > CHECKOUT_KEY_WINDOW:
+            if hold is not None:
+                reason = "Checkout.com's idempotency window passed before an answer"
+                await hold.give_up(record_id, reason)
+                return Done()
             await self._idempotency.release(claim)
             return Dead("Checkout.com idempotency window passed; the webhooks decide")
         result = await complete(claim)
         if isinstance(result, CheckoutError):
             # An outage is waited out; past a refusal or an answer recovery cannot fix, the
-            # webhooks still bring the object in.
-            return recovery_outcome(result) or Done()
-        _log.info(f"checkout.{subject}.recovered", idempotency_record_id=record_id)
+            # webhooks still bring the object in (and a hold is settled).
+            outcome = recovery_outcome(result)
+            if outcome is None and hold is not None:
+                await hold.give_up(record_id, f"Checkout.com answered: {result.message}")
+            return outcome or Done()
+        _log.info(
+            f"checkout.{subject}.recovered",
+            idempotency_record_id=record_id,
+            operation=claim.operation,
+        )
         return Done()
 
     async def _settle_failure(
