@@ -200,7 +200,9 @@ async def test_a_killed_sessions_presence_is_released(container: Container) -> N
         async with container.engine.connect() as conn:
             await conn.execute(
                 text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    # The timeout form waits until the backend has exited (PostgreSQL
+                    # 14+); without it the next claim may run while its locks remain.
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks "
                     "WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
                     "AND database = (SELECT oid FROM pg_database WHERE datname = "
                     "current_database()) AND classid::bigint = :space "
