@@ -25,6 +25,7 @@ from paybridge.sandbox.console_views import (
     salesforce_page,
 )
 from paybridge.sandbox.html import esc, link, page
+from paybridge.schemas.payments import EXAMPLE_CUSTOMER, EXAMPLE_ORDER
 
 if TYPE_CHECKING:
     from paybridge.sandbox.wiring import Sandbox
@@ -94,24 +95,13 @@ def _new_order(sandbox: Sandbox, amount: Decimal, currency: str) -> dict[str, An
     }
     return {
         "order": {
-            "attributes": {"type": "Order"},
+            **EXAMPLE_ORDER,
             "Id": order_id,
             "OrderNumber": number,
-            "AccountId": "0015g00000XyZaBAAV",
             "TotalAmount": "__AMOUNT__",
             "CurrencyIsoCode": currency,
-            "BillingStreet": "Keizersgracht 1",
-            "BillingCity": "Amsterdam",
-            "BillingPostalCode": "1015 CJ",
-            "BillingCountryCode": "NL",
         },
-        "customer": {
-            "attributes": {"type": "Contact"},
-            "Id": "0035g00000QwErTAAV",
-            "Email": "ana@example.com",
-            "FirstName": "Ana",
-            "LastName": "de Vries",
-        },
+        "customer": EXAMPLE_CUSTOMER,
     }
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from paybridge.schemas.payments import SalesforceRecordIn
+from paybridge.schemas.payments import EXAMPLE_CUSTOMER, EXAMPLE_ORDER, SalesforceRecordIn
 
 LinkStatus = Literal["Active", "Paid", "Expired"]
 LinkMethodName = Literal[
@@ -30,25 +30,8 @@ class PaymentLinkCreate(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "order": {
-                        "attributes": {"type": "Order"},
-                        "Id": "8015g00000AbCdEAAV",
-                        "OrderNumber": "00000100",
-                        "AccountId": "0015g00000XyZaBAAV",
-                        "TotalAmount": 149.90,
-                        "CurrencyIsoCode": "EUR",
-                        "BillingStreet": "Keizersgracht 1",
-                        "BillingCity": "Amsterdam",
-                        "BillingPostalCode": "1015 CJ",
-                        "BillingCountryCode": "NL",
-                    },
-                    "customer": {
-                        "attributes": {"type": "Contact"},
-                        "Id": "0035g00000QwErTAAV",
-                        "Email": "ana@example.com",
-                        "FirstName": "Ana",
-                        "LastName": "de Vries",
-                    },
+                    "order": EXAMPLE_ORDER,
+                    "customer": EXAMPLE_CUSTOMER,
                     "store": "nl-web",
                     "expires_in": 604800,
                     "locale": "nl-NL",

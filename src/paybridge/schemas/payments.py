@@ -259,6 +259,30 @@ PAYMENT_METHOD_TYPES = frozenset(
 """The `payment_method.type` values (the union's discriminator tags)."""
 
 
+EXAMPLE_ORDER: dict[str, Any] = {
+    "attributes": {"type": "Order"},
+    "Id": "8015g00000AbCdEAAV",
+    "OrderNumber": "00000100",
+    "AccountId": "0015g00000XyZaBAAV",
+    "TotalAmount": 149.90,
+    "CurrencyIsoCode": "EUR",
+    "BillingStreet": "Keizersgracht 1",
+    "BillingCity": "Amsterdam",
+    "BillingPostalCode": "1015 CJ",
+    "BillingCountryCode": "NL",
+}
+"""The Salesforce Order of the request examples (payments and payment links)."""
+
+EXAMPLE_CUSTOMER: dict[str, Any] = {
+    "attributes": {"type": "Contact"},
+    "Id": "0035g00000QwErTAAV",
+    "Email": "ana@example.com",
+    "FirstName": "Ana",
+    "LastName": "de Vries",
+}
+"""The Salesforce Contact of the request examples."""
+
+
 class PaymentCreate(BaseModel):
     """What Salesforce sends to take a payment for an Order."""
 
@@ -268,25 +292,8 @@ class PaymentCreate(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "order": {
-                        "attributes": {"type": "Order"},
-                        "Id": "8015g00000AbCdEAAV",
-                        "OrderNumber": "00000100",
-                        "AccountId": "0015g00000XyZaBAAV",
-                        "TotalAmount": 149.90,
-                        "CurrencyIsoCode": "EUR",
-                        "BillingStreet": "Keizersgracht 1",
-                        "BillingCity": "Amsterdam",
-                        "BillingPostalCode": "1015 CJ",
-                        "BillingCountryCode": "NL",
-                    },
-                    "customer": {
-                        "attributes": {"type": "Contact"},
-                        "Id": "0035g00000QwErTAAV",
-                        "Email": "ana@example.com",
-                        "FirstName": "Ana",
-                        "LastName": "de Vries",
-                    },
+                    "order": EXAMPLE_ORDER,
+                    "customer": EXAMPLE_CUSTOMER,
                     "payment_method": {"type": "token", "token": "tok_4gzeau5o2uqubbk6fufs3m7p54"},
                     "store": "nl-web",
                     "capture": False,
