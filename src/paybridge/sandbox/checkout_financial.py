@@ -141,6 +141,9 @@ class FinancialDesk:
             "response_description": "Approved",
             "processed_on": processed_on,
             "requested_on": processed_on,
+            # Checkout.com sends these amounts as JSON numbers. A float of a value quantized
+            # to the currency's places prints back as those digits (shortest repr), and the
+            # client reads the number as an exact decimal, so no money is rounded on the way.
             "breakdown": [
                 {
                     "breakdown_type": name,
