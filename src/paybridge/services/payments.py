@@ -247,8 +247,8 @@ class PaymentService:
         if payment is None:
             payment = await uow.payments.get_by_checkout_id(response.id, for_update=True)
         assert payment is not None
-        # A row this transaction has just inserted has no actions or disputes yet: nothing
-        # else can reference it before the commit.
+        # A row this transaction has just inserted has no actions, disputes or settlements
+        # yet: nothing else can reference it before the commit.
         known_empty: list[Any] | None = [] if created is not None else None
         applied = await apply_facts_to(
             uow,
@@ -287,7 +287,13 @@ class PaymentService:
                 summary={"status": response.status, "approved": response.approved},
             )
         )
-        view = await read_of(uow, applied.payment, actions=applied.actions, disputes=known_empty)
+        view = await read_of(
+            uow,
+            applied.payment,
+            actions=applied.actions,
+            disputes=known_empty,
+            settlements=known_empty,
+        )
         stored = StoredResponse(
             202 if response.status == "Pending" else 201, view.model_dump(mode="json")
         )

@@ -130,17 +130,22 @@ async def read_of(
     *,
     actions: Sequence[RowMapping] | None = None,
     disputes: Sequence[RowMapping] | None = None,
+    settlements: Sequence[RowMapping] | None = None,
 ) -> PaymentRead:
-    """The payment's view; `actions` and `disputes` are read unless the caller knows them."""
+    """The payment's view; `actions`, `disputes` and `settlements` are read unless the
+    caller knows them."""
     if actions is None:
         actions = await uow.payments.list_actions(payment["id"])
     if disputes is None:
         disputes = await uow.disputes.list_for_payment(payment["id"])
-    settlements: list[RowMapping] = []
-    if payment["captured_minor"] or payment["refunded_minor"]:  # else none can exist
-        found = await uow.settlements.of_payments([payment["id"]])
-        settlements = found.get(payment["id"], [])
-    return build_payment_read(payment, in_timeline_order(actions), list(disputes), settlements)
+    if settlements is None:
+        settlements = []
+        if payment["captured_minor"] or payment["refunded_minor"]:  # else none can exist
+            found = await uow.settlements.of_payments([payment["id"]])
+            settlements = found.get(payment["id"], [])
+    return build_payment_read(
+        payment, in_timeline_order(actions), list(disputes), list(settlements)
+    )
 
 
 def action_settlement_read(settlement: Settlement | None) -> ActionSettlementRead | None:
